@@ -1,0 +1,265 @@
+"""The command line: ``archdraw render``, ``validate`` and ``info``; the only module that prints.
+
+Exit codes: 0 success, 1 a spec has errors, 2 usage error (bad option, missing file),
+3 rendering or writing failed (no layout engine, engine error, unwritable output),
+70 an internal error (a bug in archdraw).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from . import __version__
+from .dot import to_dot
+from .engine import ENGINES, find_engine, run_engine
+from .errors import ArchdrawError, SpecError, format_diagnostic
+from .info import to_info, to_text
+from .ir import Diagnostic, Graph
+from .loader import RANKDIRS, load
+from .output import OutputError, check_not_input, write_atomic
+from .passes import analyze
+from .source import decode
+from .theme import THEMES
+
+__all__ = ["EXIT_INTERNAL", "EXIT_RENDER", "EXIT_SPEC", "EXIT_USAGE", "cli", "main"]
+
+EXIT_SPEC = 1
+EXIT_USAGE = 2
+EXIT_RENDER = 3
+EXIT_INTERNAL = 70
+OUTPUT_FORMATS = ("svg", "png", "pdf", "dot", "json")
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+class _Exit(Exception):
+    """Leave the command with an exit code; the message was already printed."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _source(path: Path) -> str | None:
+    try:
+        return decode(path.read_bytes(), path.as_posix())
+    except (OSError, ArchdrawError):
+        return None
+
+
+def _report(diagnostics: Sequence[Diagnostic], sources: dict[str, str | None]) -> None:
+    for d in diagnostics:
+        if d.span.path not in sources:
+            sources[d.span.path] = _source(Path(d.span.path))
+        click.echo(format_diagnostic(d, sources[d.span.path]), err=True)
+
+
+def _analyze(path: Path) -> tuple[Graph | None, tuple[Diagnostic, ...]]:
+    """The analysed graph (None when the spec has errors) and every diagnostic."""
+    try:
+        graph = analyze(load(path))
+    except SpecError as exc:
+        return None, exc.diagnostics
+    return graph, graph.diagnostics
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"archdraw: error: {message}", err=True)
+    raise _Exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="archdraw")
+def cli() -> None:
+    """Draw neural-network architectures from YAML specs.
+
+    Recurrence, skip connections and bottlenecks are marked in the spec's graph and drawn so
+    they can be told apart at a glance.
+    """
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="Output file, or - for standard output. [default: SPEC's name with the format's suffix, "
+    "in the current directory]",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    help="Output format. [default: from the output's suffix, else svg]",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="Layout engine: Graphviz 'dot' on PATH, or the bundled graphviz-pure.",
+)
+@click.option(
+    "--theme", type=click.Choice(tuple(THEMES)), help="Colour theme. [default: the spec's, else default]"
+)
+@click.option(
+    "--rankdir", type=click.Choice(RANKDIRS), help="Layout direction. [default: the spec's, else TB]"
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds the layout engine may take.",
+)
+def render(
+    spec: Path,
+    output: Path | None,
+    fmt: str | None,
+    engine: str,
+    theme: str | None,
+    rankdir: str | None,
+    timeout: float,
+) -> None:
+    """Render SPEC as a diagram (svg, png, pdf), as DOT, or as JSON."""
+    if fmt is None:
+        suffix = output.suffix.lower().lstrip(".") if output is not None and str(output) != "-" else ""
+        fmt = suffix if suffix in OUTPUT_FORMATS else "svg"
+    graph, diagnostics = _analyze(spec)
+    _report(diagnostics, {})
+    if graph is None:
+        raise _Exit(EXIT_SPEC)
+    if fmt == "json":
+        data = (json.dumps(to_info(graph), indent=2, ensure_ascii=False) + "\n").encode()
+    else:
+        dot = to_dot(graph, theme=theme, rankdir=rankdir)
+        if fmt == "dot":
+            data = dot.encode()
+        else:
+            data = run_engine(dot, fmt, find_engine(engine), timeout=timeout, what=spec.as_posix())
+    if output is not None and str(output) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = output if output is not None else Path(f"{spec.stem}.{fmt}")
+    check_not_input(target, [spec])
+    write_atomic(target, data)
+    click.echo(f"wrote {target.as_posix()}", err=True)
+
+
+def _spec_files(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in SPEC_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            yield from found
+        else:
+            yield path
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the summary.")
+def validate(paths: tuple[Path, ...], quiet: bool) -> None:
+    """Check specs (files, or directories searched for *.yaml and *.yml).
+
+    Every problem of every spec is printed as path:line:col: error: message. Exits 1 if any
+    spec has errors.
+    """
+    files = list(dict.fromkeys(_spec_files(paths)))
+    if not files:
+        _fail(f"no specs (*.yaml, *.yml) found in {', '.join(p.as_posix() for p in paths)}", EXIT_USAGE)
+    errors = warnings = failed = 0
+    sources: dict[str, str | None] = {}
+    for path in files:
+        _, diagnostics = _analyze(path)
+        _report(diagnostics, sources)
+        spec_errors = sum(1 for d in diagnostics if d.is_error)
+        errors += spec_errors
+        warnings += len(diagnostics) - spec_errors
+        failed += bool(spec_errors)
+    if not quiet:
+        what = f"{len(files)} spec{'s' if len(files) != 1 else ''}"
+        if errors:
+            click.echo(
+                f"{what} checked: {_plural(errors, 'error')} in {_plural(failed, 'file')}"
+                + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""),
+                err=True,
+            )
+        else:
+            click.echo(
+                f"{what} checked: no errors"
+                + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""),
+                err=True,
+            )
+    if errors:
+        raise _Exit(EXIT_SPEC)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON contract (see docs/cli.md).")
+def info(spec: Path, as_json: bool) -> None:
+    """Describe SPEC: its nodes, edge kinds and roles."""
+    graph, diagnostics = _analyze(spec)
+    _report(diagnostics, {})
+    if graph is None:
+        raise _Exit(EXIT_SPEC)
+    if as_json:
+        click.echo(json.dumps(to_info(graph), indent=2, ensure_ascii=False))
+    else:
+        click.echo(to_text(graph), nl=False)
+
+
+def main(args: Sequence[str] | None = None) -> NoReturn:
+    """Run the command line and exit; every error becomes a message and an exit code."""
+    code = 0
+    try:
+        # standalone_mode=False returns --help's and --version's exit code instead of exiting.
+        result = cli.main(args=args, prog_name="archdraw", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except _Exit as exc:
+        code = exc.code
+    except click.exceptions.Abort:
+        click.echo("archdraw: interrupted", err=True)
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except OutputError as exc:
+        click.echo(f"archdraw: error: {exc}", err=True)
+        code = EXIT_RENDER
+    except ArchdrawError as exc:
+        click.echo(f"archdraw: error: {exc}", err=True)
+        code = EXIT_RENDER
+    except KeyboardInterrupt:
+        click.echo("archdraw: interrupted", err=True)
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    except Exception as exc:
+        if os.environ.get("ARCHDRAW_DEBUG"):
+            raise
+        click.echo(
+            f"archdraw: internal error ({type(exc).__name__}: {exc}); this is a bug in archdraw, "
+            "please report it with the spec (set ARCHDRAW_DEBUG=1 to see the traceback)",
+            err=True,
+        )
+        code = EXIT_INTERNAL
+    sys.exit(code)

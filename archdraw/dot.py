@@ -1,0 +1,411 @@
+"""Render an analysed graph as Graphviz DOT text: pure, deterministic, every user string escaped.
+
+DOT node names are generated (``n1``, ``n2`` …); the spec's ids travel in ``id`` and ``class``
+attributes, so the SVG can be queried and styled. No user string becomes any attribute other
+than an escaped label, tooltip, id or class.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .ir import AttrValue, Cluster, EdgeKind, Graph, Node, OpFamily, Role, Sym, format_shape
+from .theme import THEMES, Theme
+
+__all__ = ["describe", "escape_html", "escape_string", "to_dot"]
+
+MAX_LABEL = 300
+_SYMBOLS = {"add": "+", "sub": "−", "mul": "×"}
+_SMALL_OPS = {"add", "sub", "mul", "concat"}
+_ACT_SHORT = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "softmax": "softmax", "none": "", "linear": ""}
+_CLASS_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _clean(text: str) -> str:
+    """Drop control and invisible format characters (a BEL in SVG makes it invalid XML)."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cc":
+            out.append(" " if ch in "\t\n\r" else "")
+        elif cat in ("Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            out.append(ch)
+    cleaned = "".join(out)
+    return cleaned if len(cleaned) <= MAX_LABEL else cleaned[: MAX_LABEL - 1] + "…"
+
+
+def escape_html(text: str) -> str:
+    """Escape text for a Graphviz HTML-like label.
+
+    >>> escape_html('<b> & "x"')
+    '&lt;b&gt; &amp; &quot;x&quot;'
+    """
+    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def escape_string(text: str) -> str:
+    r"""Quote text as a DOT string; backslashes are doubled so ``\N`` and friends stay literal.
+
+    >>> escape_string('say "hi" \\\\N')
+    '"say \\\\"hi\\\\" \\\\\\\\N"'
+    """
+    return '"' + _clean(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _value(value: AttrValue) -> str:
+    if isinstance(value, tuple):
+        return "×".join(_value(v) for v in value)
+    if isinstance(value, Sym):
+        return value.text
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _pair(value: AttrValue, dims: int = 2) -> str:
+    """A kernel or stride for display: 3 → 3×3 for 2-D ops."""
+    if isinstance(value, tuple):
+        return _value(value)
+    return "×".join([_value(value)] * dims)
+
+
+def describe(node: Node) -> str:
+    """A short account of what a node computes, for the line under its title."""
+    op, a = node.op, node.attr
+    act = _ACT_SHORT.get(str(a("act") or "none"), str(a("act")))
+    suffix = f" · {act}" if act else ""
+    if op == "input":
+        return format_shape(node.shape) if node.shape else "input"
+    if op == "dense":
+        return f"dense {_value(a('units'))}{suffix}"
+    if op.startswith(("conv", "maxpool", "avgpool", "unpool")):
+        dims = 1 if op.endswith("1d") else 3 if op.endswith("3d") else 2
+        text = f"{op} {_pair(a('kernel'), dims)}"
+        stride = a("stride")
+        if stride not in (None, 1):
+            text += f" /{_value(stride)}"
+        if a("channels") is not None:
+            text += f", {_value(a('channels'))}"
+        if a("groups") not in (None, 1):
+            text += f", groups {_value(a('groups'))}"
+        if a("dilation") not in (None, 1):
+            text += f", dilation {_value(a('dilation'))}"
+        return text + suffix
+    if op in ("rnn", "lstm", "gru"):
+        text = f"{op.upper()} {_value(a('units'))}"
+        if a("layers") not in (None, 1):
+            text += f" ×{_value(a('layers'))} layers"
+        if a("bidirectional"):
+            text += ", bidirectional"
+        return text
+    if op == "embedding":
+        return f"embedding {_value(a('vocab'))}→{_value(a('dim'))}"
+    if op == "attention":
+        heads = a("heads")
+        extra = f", {_value(heads)} heads" if heads not in (None, 1) else ""
+        return f"attention ({str(a('kind') or 'dot').replace('_', '-')}{extra})"
+    if op == "memory":
+        return f"memory {_value(a('slots'))}×{_value(a('width'))}"
+    if op in ("memory_read", "memory_write"):
+        heads = a("heads")
+        extra = f", {_value(heads)} heads" if heads not in (None, 1) else ""
+        return f"{op.replace('_', ' ')} ({a('addressing') or 'content'}{extra})"
+    if op == "dropout":
+        return f"dropout {_value(a('rate') if a('rate') is not None else 0.5)}"
+    if op == "upsample":
+        return f"upsample ×{_value(a('scale') or 2)}"
+    if op in ("adaptive_avgpool2d", "adaptive_maxpool2d"):
+        return f"{op.replace('adaptive_', 'adaptive ')} → {_pair(a('output'))}"
+    if op == "reshape":
+        return f"reshape {_value(a('shape'))}"
+    if op == "noise":
+        return f"noise {a('dist') or 'normal'} {_value(a('shape'))}"
+    if op == "custom":
+        return str(a("kind") or "custom")
+    if op in _SYMBOLS:
+        return _SYMBOLS[op]
+    if op == "gradient_reversal":
+        return "gradient reversal"
+    return op.replace("_", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ids:
+    """DOT names for spec ids: generated, in node order."""
+
+    names: Mapping[str, str]
+
+    def __getitem__(self, node_id: str) -> str:
+        return self.names[node_id]
+
+
+def _attrs(attrs: Mapping[str, str], html_label: str | None = None) -> str:
+    parts = [f"{k}={escape_string(v)}" for k, v in sorted(attrs.items())]
+    if html_label is not None:
+        parts.append(f"label=<{html_label}>")
+    return " [" + " ".join(parts) + "]" if parts else ""
+
+
+def _css(text: str) -> str:
+    return _CLASS_SAFE.sub("_", text)
+
+
+def _node_style(node: Node, theme: Theme) -> tuple[dict[str, str], str]:
+    """(attributes, HTML label) of one node."""
+    fill, border = theme.families[node.family]
+    style = ["filled"]
+    attrs: dict[str, str] = {}
+    small = node.op in _SMALL_OPS and not node.label and not node.has_role(Role.OUTPUT)
+    if node.has_role(Role.STATE):
+        fill, border = theme.state
+        style.append("dashed")
+    elif node.has_role(Role.OUTPUT) and node.family is not OpFamily.LOSS:
+        fill, border = theme.output
+    if small:
+        symbol = _SYMBOLS.get(node.op, node.op)
+        attrs.update(
+            shape="circle", width="0.4", fixedsize="true" if node.op != "concat" else "false", margin="0.02"
+        )
+        html = escape_html(symbol) if node.op != "concat" else '<font point-size="10">concat</font>'
+    else:
+        if node.family is OpFamily.ACTIVATION and not node.label:
+            attrs["shape"] = "ellipse"
+        elif node.op == "memory":
+            attrs["shape"] = "cylinder"
+        elif node.family is OpFamily.SAMPLING:
+            attrs["shape"] = "ellipse"
+        else:
+            attrs["shape"] = "box"
+            style.insert(0, "rounded")
+        detail = describe(node)
+        if node.label or node.family not in (
+            OpFamily.ACTIVATION,
+            OpFamily.REGULARIZATION,
+            OpFamily.RESHAPE,
+            OpFamily.MERGE,
+        ):
+            lines = [f"<b>{escape_html(node.label or node.id)}</b>"]
+            if detail and detail != (node.label or node.id):
+                lines.append(f'<font point-size="10">{escape_html(detail)}</font>')
+        else:
+            # A plain op says what it is; its id adds nothing (it is in the tooltip).
+            lines = [escape_html(detail)]
+        if node.shape is not None and node.op != "input":
+            lines.append(
+                f'<font point-size="9" color="{theme.muted}">{escape_html(format_shape(node.shape))}</font>'
+            )
+        tags = []
+        if not node.trainable:
+            tags.append("fixed weights")
+        if node.has_role(Role.BOTTLENECK):
+            tags.append("bottleneck")
+        if tags:
+            lines.append(
+                f'<font point-size="9" color="{theme.muted}"><i>{escape_html(", ".join(tags))}</i></font>'
+            )
+        if node.note:
+            lines.append(f'<font point-size="9" color="{theme.muted}">{escape_html(node.note)}</font>')
+        html = "<br/>".join(lines)
+    if not node.trainable:
+        style.append("bold")
+        border = theme.fixed
+    if node.has_role(Role.BOTTLENECK):
+        border = theme.bottleneck
+        attrs["penwidth"] = "2.2"
+    attrs.update(style=",".join(style), fillcolor=fill, color=border)
+    return attrs, html
+
+
+def _edge_lines(graph: Graph, ids: _Ids, theme: Theme) -> list[str]:
+    order = {n.id: i for i, n in enumerate(graph.nodes)}
+    nodes = {n.id: n for n in graph.nodes}
+    kinds = list(EdgeKind)
+    edges = sorted(
+        graph.edges, key=lambda e: (order[e.dst], order[e.src], kinds.index(e.kind), e.delay, e.label)
+    )
+    lines = []
+    for index, e in enumerate(edges, 1):
+        attrs = dict(theme.edges[e.kind])
+        attrs["id"] = f"edge-{index}"
+        attrs["class"] = f"{e.kind.value} from-{_css(e.src)} to-{_css(e.dst)}"
+        attrs["tooltip"] = f"{e.src} → {e.dst} ({e.kind.value})"
+        label = e.label
+        if e.kind is EdgeKind.RECURRENT:
+            step = "t" if e.axis == "time" else e.axis
+            label = label or f"{step}−{e.delay}"
+        elif e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not label:
+            shape = nodes[e.src].shape
+            if shape is not None:
+                label = format_shape(shape)
+        if label:
+            attrs["fontsize"] = "9"
+            attrs["fontcolor"] = attrs.get("fontcolor", theme.muted)
+            attrs["label"] = label
+        src, dst = ids[e.src], ids[e.dst]
+        if e.kind is EdgeKind.GRADIENT:
+            # Drawn from the layer receiving the gradient so it does not pull the layout
+            # backwards; dir=back puts the arrowhead at that layer.
+            src, dst = dst, src
+        lines.append(f"  {src} -> {dst}{_attrs(attrs)}")
+    return lines
+
+
+def _legend(graph: Graph, theme: Theme) -> list[str]:
+    kinds = [k for k in EdgeKind if any(e.kind is k for e in graph.edges)]
+    entries: list[tuple[str, dict[str, str], str]] = []
+    descriptions = {
+        EdgeKind.DATA: "data flow",
+        EdgeKind.SKIP: "skip connection",
+        EdgeKind.RECURRENT: "recurrent (delayed) edge",
+        EdgeKind.GRADIENT: "gradient path",
+        EdgeKind.UNDIRECTED: "undirected (symmetric) link",
+    }
+    for kind in kinds:
+        attrs = dict(theme.edges[kind])
+        attrs.pop("constraint", None)
+        if kind is EdgeKind.RECURRENT:
+            attrs.update(label="t−1", fontsize="9")
+        entries.append((kind.value, attrs, descriptions[kind]))
+    markers: list[tuple[str, str, str]] = []
+    nodes = graph.nodes
+    if any(n.has_role(Role.STATE) for n in nodes):
+        markers.append(("state", "state fed back from the previous step", "dashed"))
+    if any(not n.trainable for n in nodes):
+        markers.append(("fixed", "fixed (untrained) weights", "bold"))
+    if any(n.has_role(Role.BOTTLENECK) for n in nodes):
+        markers.append(("bottleneck", "bottleneck", ""))
+    if not entries and not markers:
+        return []
+    lines = [
+        "  subgraph cluster_legend {",
+        f'    graph [id="legend" label="" style="rounded" color="{theme.cluster}" margin="6"]',
+    ]
+    # One entry per rank, chained by invisible edges: a column beside a top-to-bottom diagram.
+    previous = ""
+    for i, (name, attrs, text) in enumerate(entries, 1):
+        a, b = f"legend_e{i}a", f"legend_e{i}b"
+        lines.append(f'    {a} [label="" shape=point width="0.01" style=invis]')
+        lines.append(
+            f'    {b} [label={escape_string(text)} shape=plaintext fontsize=10 class="legend {name}"]'
+        )
+        lines.append(f"    {{rank=same; {a}; {b}}}")
+        lines.append(f"    {a} -> {b}{_attrs(attrs | {'minlen': '3'})}")
+        if previous:
+            lines.append(f"    {previous} -> {a} [style=invis]")
+        previous = a
+    for i, (name, text, style) in enumerate(markers, 1):
+        node = f"legend_m{i}"
+        fill, border = (
+            theme.state
+            if name == "state"
+            else ("white", theme.fixed if name == "fixed" else theme.bottleneck)
+        )
+        extra = ' penwidth="2.2"' if name == "bottleneck" else ""
+        lines.append(
+            f"    {node} [label={escape_string(text)} shape=box fontsize=10 "
+            f'style="rounded,filled{"," + style if style else ""}" fillcolor="{fill}" color="{border}"'
+            f'{extra} class="legend {name}"]'
+        )
+        if previous:
+            lines.append(f"    {previous} -> {node} [style=invis]")
+        previous = node
+    lines.append("  }")
+    return lines
+
+
+def _cluster_label(cluster: Cluster) -> str:
+    label = cluster.label
+    if cluster.repeat_count > 1 and cluster.repeat_index == 0:
+        label += f"  ×{cluster.repeat_count}" + (" shared weights" if cluster.shared else "")
+    return label
+
+
+def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -> str:
+    """The DOT text of an analysed graph (see :func:`archdraw.passes.analyze`)."""
+    if not graph.expanded:
+        raise ValueError("to_dot needs an analysed graph: run archdraw.analyze() first")
+    th = THEMES[theme or graph.style.theme]
+    direction = rankdir or graph.style.rankdir
+    ids = _Ids({n.id: f"n{i}" for i, n in enumerate(graph.nodes, 1)})
+    title = f"<b>{escape_html(graph.name)}</b>" if graph.name else ""
+    if graph.summary:
+        title += f'<br/><font point-size="10" color="{th.muted}">{escape_html(graph.summary)}</font>'
+    graph_attrs = {
+        "rankdir": direction,
+        "bgcolor": th.background,
+        "fontname": th.font,
+        "fontcolor": th.text,
+        "labelloc": "t",
+        "nodesep": "0.35",
+        "ranksep": "0.45",
+        "newrank": "true",
+        "id": "archdraw",
+        "class": "archdraw",
+    }
+    node_attrs = {
+        "fontname": th.font,
+        "fontsize": "11",
+        "fontcolor": th.text,
+        "margin": "0.12,0.06",
+        "penwidth": "1.2",
+    }
+    out = [
+        "digraph archdraw {",
+        f"  graph{_attrs(graph_attrs, title or None)}",
+        f"  node{_attrs(node_attrs)}",
+        f"  edge{_attrs({'fontname': th.font, 'fontsize': '9', 'arrowsize': '0.7', 'color': th.edge})}",
+    ]
+    children: dict[str, list[Cluster]] = {}
+    for c in graph.clusters:
+        children.setdefault(c.parent, []).append(c)
+    members: dict[str, list[Node]] = {}
+    for n in graph.nodes:
+        members.setdefault(n.cluster, []).append(n)
+    counter = iter(range(1, len(graph.clusters) + 1))
+
+    def emit(cluster_id: str, indent: str) -> None:
+        for n in members.get(cluster_id, ()):
+            attrs, html = _node_style(n, th)
+            classes = [
+                "layer",
+                f"op-{n.op}",
+                f"family-{n.family.value}",
+                *(f"role-{r.value}" for r in n.roles),
+            ]
+            if not n.trainable:
+                classes.append("fixed")
+            attrs.update(
+                id=f"layer-{n.id}",
+                tooltip=n.id if not n.note else f"{n.id}: {n.note}",
+                **{"class": " ".join(classes)},
+            )
+            out.append(f"{indent}{ids[n.id]}{_attrs(attrs, html)}")
+        for c in children.get(cluster_id, ()):
+            out.append(f"{indent}subgraph cluster_{next(counter)} {{")
+            attrs = {
+                "id": f"cluster-{c.id}",
+                "class": "block"
+                + (f" block-{_css(c.block)}" if c.block else "")
+                + (" repeat" if c.repeat_count > 1 else ""),
+                "style": "rounded,dashed" if c.repeat_index >= 1 and c.repeat_count > 1 else "rounded,filled",
+                "color": th.cluster,
+                "fillcolor": th.cluster_fill,
+                "fontsize": "11",
+                "fontcolor": th.muted,
+                "labeljust": "l",
+                "margin": "10",
+            }
+            out.append(f"{indent}  graph{_attrs(attrs, escape_html(_cluster_label(c)))}")
+            emit(c.id, indent + "  ")
+            out.append(f"{indent}}}")
+
+    emit("", "  ")
+    out.extend(_edge_lines(graph, ids, th))
+    out.extend(_legend(graph, th))
+    out.append("}")
+    return "\n".join(out) + "\n"

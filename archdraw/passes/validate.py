@@ -1,0 +1,230 @@
+"""Validate the spec as written: unique ids, references that resolve, block calls that fit.
+
+Runs on the unexpanded program, where every name still has the span the user wrote it at.
+Cycles are checked after expansion, by ``mark_recurrence``, since only the expanded graph
+has every edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from .. import expr
+from ..errors import did_you_mean
+from ..ir import Attr, BlockDef, Body, Diagnostic, EdgeKind, Graph, Layer, Ref, Span
+from ..ops import OPS, AttrType
+
+__all__ = ["data_refs", "validate"]
+
+_EXPR_TYPES = (AttrType.SIZE, AttrType.INT, AttrType.INTS, AttrType.PADDING, AttrType.SHAPE)
+
+
+def data_refs(refs: tuple[Ref, ...]) -> tuple[Ref, ...]:
+    """The references that carry data forward (no delay, not gradient, not undirected)."""
+    return tuple(r for r in refs if r.delay == 0 and r.kind in (None, EdgeKind.DATA, EdgeKind.SKIP))
+
+
+@dataclass
+class _Scope:
+    """Names visible in one body; ``parent`` is None for blocks, which see only their inputs."""
+
+    names: dict[str, Span]
+    parent: _Scope | None
+    env: frozenset[str]
+    layers: dict[str, Layer] = field(default_factory=dict)
+
+    def visible(self) -> Iterator[str]:
+        scope: _Scope | None = self
+        while scope is not None:
+            yield from scope.names
+            scope = scope.parent
+
+    def resolves(self, name: str) -> bool:
+        return any(name == n for n in self.visible())
+
+
+class _Validator:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.diagnostics: list[Diagnostic] = []
+        self.blocks = {b.name: b for b in graph.program.blocks}
+        self.dims = frozenset(d.name for d in graph.dims)
+
+    def error(self, span: Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic(span, message))
+
+    def declare(self, scope: _Scope, layer: Layer) -> None:
+        if layer.id in scope.names:
+            first = scope.names[layer.id]
+            self.error(layer.span, f"duplicate id '{layer.id}' (first at line {first.line})")
+            return
+        scope.names[layer.id] = layer.span
+        scope.layers[layer.id] = layer
+
+    def check_ref(self, scope: _Scope, ref: Ref) -> None:
+        head = ref.target.split(".")[0]
+        if scope.resolves(head):
+            if "." in ref.target:
+                layer = self.find(scope, head)
+                if layer is not None and layer.op is not None:
+                    self.error(
+                        ref.span, f"'{head}' is a single layer; 'a.b' reaches inside blocks and groups"
+                    )
+            return
+        self.error(ref.span, f"unknown layer '{head}'{did_you_mean(head, scope.visible())}")
+
+    def find(self, scope: _Scope | None, name: str) -> Layer | None:
+        while scope is not None:
+            if name in scope.layers:
+                return scope.layers[name]
+            scope = scope.parent
+        return None
+
+    def check_exprs(self, attrs: tuple[Attr, ...], env: frozenset[str], op: str | None) -> None:
+        for attr in attrs:
+            if op is not None and op != "input":
+                spec = OPS[op].attrs.get(attr.name)
+                if spec is None or spec.type not in _EXPR_TYPES:
+                    continue
+            values = attr.value if isinstance(attr.value, tuple) else (attr.value,)
+            for value in values:
+                if not isinstance(value, str) or value in ("same", "valid"):
+                    continue
+                for name in expr.names(expr.parse(value)):
+                    if name not in env:
+                        known = sorted(env)
+                        listing = (
+                            f" (known: {', '.join(known)})" if known and not did_you_mean(name, known) else ""
+                        )
+                        self.error(
+                            attr.span,
+                            f"unknown name '{name}' in size expression{did_you_mean(name, known)}{listing}",
+                        )
+
+    def body(self, body: Body, scope: _Scope, implicit_inputs: int) -> None:
+        for layer in body.layers:
+            self.declare(scope, layer)
+        previous = implicit_inputs
+        for layer in body.layers:
+            for ref in layer.refs:
+                self.check_ref(scope, ref)
+            explicit = len(data_refs(layer.refs))
+            given = explicit if explicit or not body.sequential else previous
+            self.layer(layer, scope, given)
+            previous = 1
+
+    def layer(self, layer: Layer, scope: _Scope, given: int) -> None:
+        undirected = sum(1 for r in layer.refs if r.kind is EdgeKind.UNDIRECTED)
+        if layer.op is not None:
+            opdef = OPS[layer.op]
+            if opdef.max_inputs is not None and given > opdef.max_inputs:
+                hint = " (concat or add them first)" if opdef.max_inputs == 1 else ""
+                self.error(
+                    layer.span,
+                    f"{layer.op} '{layer.id}' takes at most {opdef.max_inputs} input(s), got {given}{hint}",
+                )
+            if given + undirected < opdef.min_inputs:
+                self.error(
+                    layer.span, f"{layer.op} '{layer.id}' has no input; add 'in:' naming the layer it reads"
+                )
+            self.check_exprs(layer.attrs, scope.env, layer.op)
+        else:
+            for ref in layer.refs:
+                if ref not in data_refs(layer.refs):
+                    what = "block" if layer.block is not None else "group"
+                    self.error(
+                        ref.span,
+                        f"a {what} takes data inputs only; put a delayed, gradient or undirected "
+                        "input on a layer inside it",
+                    )
+        if layer.block is not None:
+            block = self.blocks.get(layer.block)
+            if block is None:
+                return
+            self.call(layer, block, given, scope.env)
+        elif layer.body is not None:
+            if given == 0:
+                self.error(layer.span, f"group '{layer.id}' has no input; add 'in:'")
+            self.body(layer.body, _Scope({}, scope, scope.env), given)
+
+    def call(self, layer: Layer, block: BlockDef, given: int, env: frozenset[str]) -> None:
+        args = {a.name for a in layer.attrs}
+        for param in block.params:
+            if param.value is None and param.name not in args:
+                self.error(layer.span, f"block {block.name} needs '{param.name}'")
+        if given != len(block.inputs):
+            names = ", ".join(block.inputs)
+            self.error(
+                layer.span, f"block {block.name} takes {len(block.inputs)} input(s) ({names}), got {given}"
+            )
+        self.check_exprs(layer.attrs, env, None)
+
+    def block(self, block: BlockDef) -> None:
+        env = self.dims | {p.name for p in block.params}
+        scope = _Scope({}, None, env)
+        for name in block.inputs:
+            scope.names[name] = block.span
+        earlier: set[str] = set(self.dims)
+        for param in block.params:
+            self.check_exprs((param,), frozenset(earlier), None)
+            earlier.add(param.name)
+        self.body(block.body, scope, len(block.inputs))
+
+    def recursion(self) -> None:
+        calls: dict[str, set[str]] = {}
+        for block in self.graph.program.blocks:
+            calls[block.name] = set(_calls(block.body))
+        for block in self.graph.program.blocks:
+            seen: list[str] = []
+            stack = [(block.name, [block.name])]
+            while stack:
+                name, path = stack.pop()
+                for callee in sorted(calls.get(name, ())):
+                    if callee == block.name:
+                        self.error(
+                            block.span, f"block {block.name} uses itself: {' → '.join([*path, callee])}"
+                        )
+                        stack.clear()
+                        break
+                    if callee not in seen:
+                        seen.append(callee)
+                        stack.append((callee, [*path, callee]))
+
+    def run(self) -> None:
+        program = self.graph.program
+        for block in program.blocks:
+            self.block(block)
+        self.recursion()
+        top = _Scope({}, None, self.dims)
+        for inp in program.inputs:
+            self.declare(top, inp)
+            if inp.shape is not None:
+                self.check_exprs(inp.shape, self.dims, "input")
+        plain_inputs = sum(1 for i in program.inputs if not i.refs)
+        if program.body.sequential and program.body.layers:
+            first = program.body.layers[0]
+            if not data_refs(first.refs) and plain_inputs != 1:
+                what = "no inputs" if plain_inputs == 0 else f"{plain_inputs} inputs"
+                self.error(first.span, f"the first layer needs 'in:' since the spec has {what}")
+        self.body(program.body, top, 1)
+        for inp in program.inputs:  # state inputs name layers further down
+            for ref in inp.refs:
+                self.check_ref(top, ref)
+        for ref in program.outputs:
+            self.check_ref(top, ref)
+
+
+def _calls(body: Body) -> Iterator[str]:
+    for layer in body.layers:
+        if layer.block is not None:
+            yield layer.block
+        if layer.body is not None:
+            yield from _calls(layer.body)
+
+
+def validate(graph: Graph) -> Graph:
+    """Check ids, references and block calls; errors are added to ``graph.diagnostics``."""
+    checker = _Validator(graph)
+    checker.run()
+    return replace(graph, diagnostics=(*graph.diagnostics, *checker.diagnostics))
