@@ -134,6 +134,12 @@ def describe(node: Node) -> str:
     return op.replace("_", " ")
 
 
+def _local_id(node_id: str) -> str:
+    """The id as written inside its block: ``stage.2.conv`` is drawn as ``conv``."""
+    parts = [p for p in node_id.split(".") if not p.isdigit()]
+    return parts[-1] if parts else node_id
+
+
 @dataclass(frozen=True, slots=True)
 class _Ids:
     """DOT names for spec ids: generated, in node order."""
@@ -255,67 +261,53 @@ def _edge_lines(graph: Graph, ids: _Ids, theme: Theme) -> list[str]:
     return lines
 
 
+_EDGE_MEANING = {
+    EdgeKind.DATA: "data flow",
+    EdgeKind.SKIP: "skip connection",
+    EdgeKind.RECURRENT: "recurrent edge, delayed one step",
+    EdgeKind.GRADIENT: "gradient path (flows backwards)",
+    EdgeKind.UNDIRECTED: "undirected, symmetric link",
+}
+
+
 def _legend(graph: Graph, theme: Theme) -> list[str]:
-    kinds = [k for k in EdgeKind if any(e.kind is k for e in graph.edges)]
-    entries: list[tuple[str, dict[str, str], str]] = []
-    descriptions = {
-        EdgeKind.DATA: "data flow",
-        EdgeKind.SKIP: "skip connection",
-        EdgeKind.RECURRENT: "recurrent (delayed) edge",
-        EdgeKind.GRADIENT: "gradient path",
-        EdgeKind.UNDIRECTED: "undirected (symmetric) link",
-    }
-    for kind in kinds:
-        attrs = dict(theme.edges[kind])
-        attrs.pop("constraint", None)
+    """One table node listing only the edge kinds and node marks the diagram uses."""
+    rows: list[str] = []
+    for kind in EdgeKind:
+        if not any(e.kind is kind for e in graph.edges):
+            continue
+        attrs = theme.edges[kind]
+        color = attrs.get("color", theme.edge)
+        width = "2" if float(attrs.get("penwidth", "1")) >= 1.5 else "1"
+        style = attrs.get("style", "")
+        style_attr = f' style="{style}"' if style in ("dashed", "dotted") else ""
+        text = escape_html(_EDGE_MEANING[kind])
         if kind is EdgeKind.RECURRENT:
-            attrs.update(label="t−1", fontsize="9")
-        entries.append((kind.value, attrs, descriptions[kind]))
-    markers: list[tuple[str, str, str]] = []
+            text = f'<font color="{color}">t−1</font> {text}'
+        rows.append(
+            f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="{width}" color="{color}"'
+            f'{style_attr}></td><td align="left">{text}</td></tr>'
+        )
+    marks: list[tuple[str, str, str, str]] = []  # text, cell style, fill, border
     nodes = graph.nodes
     if any(n.has_role(Role.STATE) for n in nodes):
-        markers.append(("state", "state fed back from the previous step", "dashed"))
+        marks.append(("state fed back from the previous step", "rounded,dashed", *theme.state))
     if any(not n.trainable for n in nodes):
-        markers.append(("fixed", "fixed (untrained) weights", "bold"))
+        marks.append(("fixed (untrained) weights", "rounded", "white", theme.fixed))
     if any(n.has_role(Role.BOTTLENECK) for n in nodes):
-        markers.append(("bottleneck", "bottleneck", ""))
-    if not entries and not markers:
+        marks.append(("bottleneck", "rounded", "white", theme.bottleneck))
+    for text, style, fill, border in marks:
+        rows.append(
+            f'<tr><td width="36" height="12" fixedsize="true" border="2" style="{style}" bgcolor="{fill}"'
+            f' color="{border}"></td><td align="left">{escape_html(text)}</td></tr>'
+        )
+    if not rows:
         return []
-    lines = [
-        "  subgraph cluster_legend {",
-        f'    graph [id="legend" label="" style="rounded" color="{theme.cluster}" margin="6"]',
-    ]
-    # One entry per rank, chained by invisible edges: a column beside a top-to-bottom diagram.
-    previous = ""
-    for i, (name, attrs, text) in enumerate(entries, 1):
-        a, b = f"legend_e{i}a", f"legend_e{i}b"
-        lines.append(f'    {a} [label="" shape=point width="0.01" style=invis]')
-        lines.append(
-            f'    {b} [label={escape_string(text)} shape=plaintext fontsize=10 class="legend {name}"]'
-        )
-        lines.append(f"    {{rank=same; {a}; {b}}}")
-        lines.append(f"    {a} -> {b}{_attrs(attrs | {'minlen': '3'})}")
-        if previous:
-            lines.append(f"    {previous} -> {a} [style=invis]")
-        previous = a
-    for i, (name, text, style) in enumerate(markers, 1):
-        node = f"legend_m{i}"
-        fill, border = (
-            theme.state
-            if name == "state"
-            else ("white", theme.fixed if name == "fixed" else theme.bottleneck)
-        )
-        extra = ' penwidth="2.2"' if name == "bottleneck" else ""
-        lines.append(
-            f"    {node} [label={escape_string(text)} shape=box fontsize=10 "
-            f'style="rounded,filled{"," + style if style else ""}" fillcolor="{fill}" color="{border}"'
-            f'{extra} class="legend {name}"]'
-        )
-        if previous:
-            lines.append(f"    {previous} -> {node} [style=invis]")
-        previous = node
-    lines.append("  }")
-    return lines
+    table = (
+        '<table border="1" cellborder="0" cellspacing="3" cellpadding="2" style="rounded"'
+        f' color="{theme.cluster}">' + "".join(rows) + "</table>"
+    )
+    return [f'  legend [id="legend" class="legend" shape=plaintext fontsize=9 margin=0 label=<{table}>]']
 
 
 def _cluster_label(cluster: Cluster) -> str:
