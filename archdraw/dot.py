@@ -40,19 +40,29 @@ def _clean(text: str) -> str:
 
 
 def escape_html(text: str) -> str:
-    """Escape text for a Graphviz HTML-like label.
+    r"""Escape text for a Graphviz HTML-like label.
 
-    >>> escape_html('<b> & "x"')
-    '&lt;b&gt; &amp; &quot;x&quot;'
+    Backslashes are doubled: Graphviz expands ``\N`` and friends even in HTML-like labels,
+    after decoding character references, so only a doubled backslash stays literal.
+
+    >>> escape_html('<b> & "x" \\N')
+    '&lt;b&gt; &amp; &quot;x&quot; \\\\N'
     """
-    return _clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return (
+        _clean(text)
+        .replace("&", "&amp;")
+        .replace("\\", "\\\\")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
 
 
 def escape_string(text: str) -> str:
     r"""Quote text as a DOT string; backslashes are doubled so ``\N`` and friends stay literal.
 
-    >>> escape_string('say "hi" \\\\N')
-    '"say \\\\"hi\\\\" \\\\\\\\N"'
+    >>> print(escape_string('say "hi" \\N'))
+    "say \"hi\" \\N"
     """
     return '"' + _clean(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -62,7 +62,8 @@ class _Validator:
         scope.names[layer.id] = layer.span
         scope.layers[layer.id] = layer
 
-    def check_ref(self, scope: _Scope, ref: Ref) -> None:
+    def check_ref(self, scope: _Scope, ref: Ref, owner: str = "") -> None:
+        """Check that ``ref`` resolves; ``owner`` (the referring layer) is not suggested."""
         head = ref.target.split(".")[0]
         if scope.resolves(head):
             if "." in ref.target:
@@ -72,7 +73,8 @@ class _Validator:
                         ref.span, f"'{head}' is a single layer; 'a.b' reaches inside blocks and groups"
                     )
             return
-        self.error(ref.span, f"unknown layer '{head}'{did_you_mean(head, scope.visible())}")
+        candidates = [n for n in scope.visible() if n != owner]
+        self.error(ref.span, f"unknown layer '{head}'{did_you_mean(head, candidates)}")
 
     def find(self, scope: _Scope | None, name: str) -> Layer | None:
         while scope is not None:
@@ -108,7 +110,7 @@ class _Validator:
         previous = implicit_inputs
         for layer in body.layers:
             for ref in layer.refs:
-                self.check_ref(scope, ref)
+                self.check_ref(scope, ref, layer.id)
             explicit = len(data_refs(layer.refs))
             given = explicit if explicit or not body.sequential else previous
             self.layer(layer, scope, given)
@@ -210,7 +212,7 @@ class _Validator:
         self.body(program.body, top, 1)
         for inp in program.inputs:  # state inputs name layers further down
             for ref in inp.refs:
-                self.check_ref(top, ref)
+                self.check_ref(top, ref, inp.id)
         for ref in program.outputs:
             self.check_ref(top, ref)
 

@@ -1,0 +1,68 @@
+"""Shared fixtures: the --update-golden option, engine markers and spec helpers."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/* from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with tests/golden/NAME, or rewrite it under --update-golden."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(name: str, actual: str) -> None:
+        path = GOLDEN / name
+        if update:
+            if not path.exists() or path.read_text(encoding="utf-8") != actual:
+                path.write_text(actual, encoding="utf-8", newline="\n")
+            return
+        if not path.exists():
+            pytest.fail(f"missing golden file {path.name}: run pytest --update-golden and review the diff")
+        expected = path.read_text(encoding="utf-8")
+        if expected != actual:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True),
+                    actual.splitlines(keepends=True),
+                    fromfile=f"tests/golden/{name}",
+                    tofile="actual",
+                )
+            )
+            pytest.fail(f"output differs from tests/golden/{name} (pytest --update-golden rewrites it):\n{diff}")
+
+    return check
+
+
+def require_engine(kind: str) -> str:
+    """The executable of engine ``kind``; skips the test when it is not installed.
+
+    Set ARCHDRAW_REQUIRE_ENGINES=dot,bundled (as .ci/run does) to fail instead of skipping.
+    """
+    from archdraw.engine import find_engine
+    from archdraw.errors import EngineNotFoundError
+
+    try:
+        return find_engine(kind).executable
+    except EngineNotFoundError as exc:
+        required = os.environ.get("ARCHDRAW_REQUIRE_ENGINES", "").split(",")
+        if kind in required:
+            pytest.fail(f"engine {kind} is required here but not installed: {exc}")
+        pytest.skip(f"engine {kind} is not installed")

@@ -1,0 +1,188 @@
+"""The command line: exit codes, messages, outputs; never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from archdraw.cli import EXIT_RENDER, EXIT_SPEC, EXIT_USAGE, main
+
+from .conftest import ROOT, require_engine
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = exc.value.code
+    assert isinstance(code, int)
+    assert "Traceback" not in captured.err
+    return Result(code, captured.out, captured.err)
+
+
+BROKEN = """archdraw: 1
+name: broken
+dims: {N: 1}
+inputs:
+  x: [N, 784]
+layers:
+  fc1: {op: dense, in: x, units: 256}
+  fc3: {op: dense, in: fc2, units: 10}
+  out: {op: softmx, in: fc3}
+"""
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.yaml"
+    path.write_text(BROKEN)
+    return path
+
+
+def test_validate_clean_gallery(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "validate", str(ROOT / "specs"))
+    assert result.code == 0, result.err
+    count = len(list((ROOT / "specs").glob("*.yaml")))
+    assert f"{count} specs checked: no errors" in result.err
+
+
+def test_validate_reports_every_error_located(capsys: pytest.CaptureFixture[str], broken: Path) -> None:
+    result = run(capsys, "validate", str(broken))
+    assert result.code == EXIT_SPEC
+    lines = [line for line in result.err.splitlines() if ": error: " in line]
+    assert lines == [
+        f"{broken.as_posix()}:8:24: error: unknown layer 'fc2' (did you mean 'fc1'?)",
+        f"{broken.as_posix()}:9:13: error: unknown op 'softmx' (did you mean 'softmax'?)",
+    ]
+    # The source line and a caret under the column follow each error.
+    assert "  fc3: {op: dense, in: fc2, units: 10}\n                         ^" in result.err
+    assert "2 errors in 1 file" in result.err
+
+
+def test_validate_directory_mixes_good_and_bad(
+    capsys: pytest.CaptureFixture[str], broken: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "good.yml").write_text((ROOT / "specs" / "elm.yaml").read_text())
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "ignored.yaml").write_text("not: a spec")
+    result = run(capsys, "validate", str(tmp_path))
+    assert result.code == EXIT_SPEC
+    assert "2 specs checked: 2 errors in 1 file" in result.err
+
+
+def test_validate_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(capsys, "validate").code == EXIT_USAGE
+    assert run(capsys, "validate", str(tmp_path / "missing.yaml")).code == EXIT_USAGE
+    result = run(capsys, "validate", str(tmp_path))
+    assert result.code == EXIT_USAGE
+    assert "no specs" in result.err
+    assert run(capsys, "render", "--format", "gif", str(ROOT / "specs" / "esn.yaml")).code == EXIT_USAGE
+
+
+def test_info_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    esn = json.loads(run(capsys, "info", str(ROOT / "specs" / "esn.yaml"), "--json").out)
+    assert set(esn) == {"name", "params", "macs", "nodes", "edges"}
+    assert esn["name"] == "Echo state network"
+    for node in esn["nodes"]:
+        assert set(node) == {"id", "op", "label", "group", "shape", "params", "macs", "role"}
+    for edge in esn["edges"]:
+        assert set(edge) == {"src", "dst", "kind", "delay"}
+        assert edge["kind"] in {"data", "skip", "recurrent", "gradient", "undirected"}
+    assert [e for e in esn["edges"] if e["kind"] == "recurrent"] == [
+        {"src": "reservoir", "dst": "reservoir", "kind": "recurrent", "delay": 1}
+    ]
+    elm = json.loads(run(capsys, "info", str(ROOT / "specs" / "elm.yaml"), "--json").out)
+    assert not [e for e in elm["edges"] if e["kind"] == "recurrent"]
+
+
+def test_info_text(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(capsys, "info", str(ROOT / "specs" / "resnet_block.yaml"))
+    assert result.code == 0
+    assert "skip 1" in result.out
+
+
+def test_render_dot_and_json_need_no_engine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot, no graphviz-pure on PATH
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    out = tmp_path / "lstm.dot"
+    assert run(capsys, "render", str(ROOT / "specs" / "lstm.yaml"), "-o", str(out)).code == 0
+    assert out.read_text().startswith("digraph archdraw {")
+    result = run(capsys, "render", str(ROOT / "specs" / "lstm.yaml"), "-f", "json", "-o", "-")
+    assert json.loads(result.out)["name"] == "LSTM cell"
+    # SVG needs an engine: one clear message naming both ways to get one.
+    result = run(capsys, "render", str(ROOT / "specs" / "lstm.yaml"), "-o", str(tmp_path / "x.svg"))
+    assert result.code == EXIT_RENDER
+    assert "apt-get install graphviz" in result.err and "archdraw[bundled]" in result.err
+    assert not (tmp_path / "x.svg").exists()
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("engine", ["dot", "bundled"])
+def test_render_svg_default_output_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    require_engine(engine)
+    monkeypatch.chdir(tmp_path)
+    result = run(capsys, "render", str(ROOT / "specs" / "lstm.yaml"), "--engine", engine)
+    assert result.code == 0, result.err
+    assert result.err.strip() == "wrote lstm.svg"
+    svg = (tmp_path / "lstm.svg").read_text()
+    assert 'class="edge recurrent' in svg
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_failed_render_keeps_earlier_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, broken: Path
+) -> None:
+    out = tmp_path / "broken.svg"
+    out.write_text("earlier")
+    assert run(capsys, "render", str(broken), "-o", str(out)).code == EXIT_SPEC
+    assert out.read_text() == "earlier"
+
+
+def test_refuses_to_overwrite_the_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    spec = tmp_path / "esn.yaml"
+    text = (ROOT / "specs" / "esn.yaml").read_text()
+    spec.write_text(text)
+    result = run(capsys, "render", str(spec), "-f", "dot", "-o", str(spec))
+    assert result.code == EXIT_RENDER
+    assert "it is an input" in result.err
+    assert spec.read_text() == text
+
+
+def test_unwritable_output_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = run(
+        capsys, "render", str(ROOT / "specs" / "esn.yaml"), "-f", "dot", "-o", str(tmp_path / "no" / "x.dot")
+    )
+    assert result.code == EXIT_RENDER
+    assert "does not exist" in result.err
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version").code == 0
+    result = run(capsys, "--help")
+    assert result.code == 0
+    assert "render" in result.out and "validate" in result.out and "info" in result.out
+
+
+def test_python_dash_m_entry_point(broken: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "archdraw", "validate", str(broken)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == EXIT_SPEC
+    assert "unknown layer 'fc2'" in proc.stderr
+    assert "Traceback" not in proc.stderr
