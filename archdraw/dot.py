@@ -108,8 +108,8 @@ def describe(node: Node) -> str:
         return text + suffix
     if op in ("rnn", "lstm", "gru"):
         text = f"{op.upper()} {_value(a('units'))}"
-        if a("layers") not in (None, 1):
-            text += f" ×{_value(a('layers'))} layers"
+        if a("num_layers") not in (None, 1):
+            text += f" ×{_value(a('num_layers'))} layers"
         if a("bidirectional"):
             text += ", bidirectional"
         return text

@@ -124,8 +124,9 @@ class _Parser:
             return Neg(self.unary())
         if token == "(":
             inner = self.expression(0)
-            if self.take() != ")":
+            if self.peek() != ")":
                 raise ExprError(f"missing ')' in size expression {self.text!r}")
+            self.take()
             return inner
         if token.isdigit():
             return Num(int(token))

@@ -1,0 +1,1 @@
+"""archdraw tests."""

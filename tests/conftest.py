@@ -46,7 +46,9 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
                     tofile="actual",
                 )
             )
-            pytest.fail(f"output differs from tests/golden/{name} (pytest --update-golden rewrites it):\n{diff}")
+            pytest.fail(
+                f"output differs from tests/golden/{name} (pytest --update-golden rewrites it):\n{diff}"
+            )
 
     return check
 

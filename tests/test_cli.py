@@ -181,7 +181,10 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_python_dash_m_entry_point(broken: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "archdraw", "validate", str(broken)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "archdraw", "validate", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == EXIT_SPEC
     assert "unknown layer 'fc2'" in proc.stderr

@@ -105,7 +105,7 @@ def escape_yaml(text: str) -> str:
 
 def test_escape_functions() -> None:
     assert escape_string('a"b\\c') == '"a\\"b\\\\c"'
-    assert escape_html("<&>\"") == "&lt;&amp;&gt;&quot;"
+    assert escape_html('<&>"') == "&lt;&amp;&gt;&quot;"
     # Control characters would make the SVG invalid XML; invisible format characters are dropped.
     assert escape_html("a\x07b\u202ec") == "abc"
     assert len(escape_html("x" * 100_000)) <= 300

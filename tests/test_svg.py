@@ -113,5 +113,5 @@ def test_engine_timeout(tmp_path: Path) -> None:
     slow.chmod(0o755)
     from archdraw.engine import Engine
 
-    with pytest.raises(RenderError, match="longer than 0.2 s"):
+    with pytest.raises(RenderError, match=r"longer than 0\.2 s"):
         run_engine("digraph {}", "svg", Engine("dot", str(slow)), timeout=0.2)

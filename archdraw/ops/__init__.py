@@ -106,7 +106,7 @@ def _pool() -> dict[str, AttrSpec]:
 def _recurrent(act: bool) -> dict[str, AttrSpec]:
     attrs = {
         "units": _req(AttrType.SIZE, "hidden size"),
-        "layers": AttrSpec(AttrType.SIZE, 1, doc="stacked layers"),
+        "num_layers": AttrSpec(AttrType.SIZE, 1, doc="stacked layers"),
         "bidirectional": AttrSpec(AttrType.BOOL, False, doc="run forward and backward"),
         "return_sequences": AttrSpec(AttrType.BOOL, True, doc="output every step, not the last"),
         "batch_first": AttrSpec(AttrType.BOOL, True, doc="inputs are [N, T, F] (else [T, N, F])"),

@@ -1,0 +1,148 @@
+"""Structure passes on small graphs: recurrence, cycles, skips, expansion, bottlenecks."""
+
+from __future__ import annotations
+
+import pytest
+
+import archdraw
+from archdraw.errors import SpecError
+from archdraw.ir import EdgeKind, Graph, Role, Severity
+
+
+def build(layers: str, inputs: str = "x: [N, 8]", extra: str = "") -> Graph:
+    text = f"archdraw: 1\nname: t\ndims: {{N: 1}}\n{extra}inputs:\n  {inputs}\nlayers:\n{layers}"
+    return archdraw.analyze(archdraw.loads(text, "t.yaml"))
+
+
+def kinds(graph: Graph) -> dict[tuple[str, str], str]:
+    return {(e.src, e.dst): e.kind.value for e in graph.edges}
+
+
+def test_residual_edge_is_a_skip() -> None:
+    g = build("  a: {op: dense, in: x, units: 8}\n  b: {op: relu, in: a}\n  s: {op: add, in: [b, x]}\n")
+    assert kinds(g) == {("x", "a"): "data", ("a", "b"): "data", ("b", "s"): "data", ("x", "s"): "skip"}
+
+
+def test_gate_inputs_are_not_skips() -> None:
+    # mul gates rather than joins: x reaches m through a as well, but that is not a skip.
+    g = build("  a: {op: sigmoid, in: x}\n  m: {op: mul, in: [a, x]}\n")
+    assert kinds(g)[("x", "m")] == "data"
+
+
+def test_declared_data_opts_out_and_declared_skip_is_verified() -> None:
+    g = build("  a: {op: relu, in: x}\n  s: {op: add, in: [a, {from: x, kind: data}]}\n")
+    assert kinds(g)[("x", "s")] == "data"
+    g = build("  a: {op: relu, in: x}\n  b: {op: relu, in: [{from: a, kind: skip}]}\n")
+    assert kinds(g)[("a", "b")] == "data"
+    (warning,) = g.diagnostics
+    assert warning.severity is Severity.WARNING
+    assert "bypasses no layer" in warning.message
+
+
+def test_undelayed_cycle_is_named() -> None:
+    with pytest.raises(SpecError) as info:
+        build("  a: {op: add, in: [x, c]}\n  b: {op: relu, in: a}\n  c: {op: relu, in: b}\n")
+    (error,) = info.value.errors
+    assert "cycle with no delay: a → b → c → a" in error.message
+    assert (error.span.line, error.span.column) == (7, 24)
+
+
+def test_delayed_cycle_is_recurrence() -> None:
+    g = build(
+        "  a: {op: add, in: [x, {from: c, delay: 1}]}\n  b: {op: relu, in: a}\n  c: {op: relu, in: b}\n"
+    )
+    assert kinds(g)[("c", "a")] == "recurrent"
+
+
+def test_recurrent_ops_loop_on_themselves() -> None:
+    g = build("  - {op: lstm, units: 16, num_layers: 2}\n  - {op: dense, units: 4}\n", inputs="x: [N, 5, 8]")
+    loops = [(e.src, e.dst, e.delay) for e in g.edges if e.kind is EdgeKind.RECURRENT]
+    assert loops == [("lstm_1", "lstm_1", 1)]
+
+
+def test_gradient_and_undirected_edges_are_not_data() -> None:
+    g = build(
+        "  a: {op: dense, in: [x, {from: m, kind: gradient}], units: 4}\n"
+        "  m: {op: dense, in: a, units: 4}\n"
+        "  h: {op: dense, in: [{from: x, kind: undirected}], units: 3}\n"
+    )
+    assert kinds(g)[("m", "a")] == "gradient"
+    assert kinds(g)[("x", "h")] == "undirected"
+
+
+BLOCKS = """blocks:
+  res:
+    params: {width: null, scale: 2}
+    layers:
+      - {id: conv, op: dense, units: width * scale}
+      - {id: back, op: dense, units: width}
+      - {id: add, op: add, in: [back, x]}
+"""
+
+
+def test_blocks_and_repeats_expand_with_clusters() -> None:
+    g = build(
+        "  - {id: stage, block: res, width: 8, repeat: 3}\n  - {id: head, op: dense, units: 2}\n",
+        extra=BLOCKS,
+    )
+    ids = [n.id for n in g.nodes]
+    assert ids[:4] == ["x", "stage.1.conv", "stage.1.back", "stage.1.add"]
+    assert ids[-1] == "head"
+    assert len(ids) == 1 + 3 * 3 + 1
+    assert g.node("stage.2.conv").attr("units") == 16
+    # Each repetition's shortcut comes from the previous repetition's output.
+    assert kinds(g)[("stage.1.add", "stage.2.add")] == "skip"
+    assert kinds(g)[("stage.3.add", "head")] == "data"
+    container = g.cluster("stage")
+    assert (container.repeat_count, container.repeat_index) == (3, 0)
+    assert [c.id for c in g.clusters if c.parent == "stage"] == ["stage.1", "stage.2", "stage.3"]
+    assert g.node("stage.2.back").cluster == "stage.2"
+
+
+def test_dotted_references_reach_inside_blocks() -> None:
+    g = build(
+        "  stage: {block: res, in: x, width: 8, repeat: 2}\n  tap: {op: dense, in: stage.1.conv, units: 2}\n",
+        extra=BLOCKS,
+    )
+    assert ("stage.1.conv", "tap") in kinds(g)
+    with pytest.raises(SpecError, match="has no layer 'cnv'"):
+        build(
+            "  stage: {block: res, in: x, width: 8}\n  tap: {op: dense, in: stage.cnv, units: 2}\n",
+            extra=BLOCKS,
+        )
+
+
+def test_inline_groups_see_outer_names() -> None:
+    g = build(
+        "  enc:\n    in: x\n    layers:\n      - {op: dense, units: 4}\n      - {op: relu}\n"
+        "  dec: {op: add, in: [enc, x]}\n"
+    )
+    assert [n.id for n in g.nodes] == ["x", "enc.dense_1", "enc.relu_1", "dec"]
+    assert kinds(g)[("enc.relu_1", "dec")] == "data"
+    assert kinds(g)[("x", "dec")] == "skip"
+
+
+def test_outputs_default_to_sinks_and_can_be_named() -> None:
+    g = build("  a: {op: dense, in: x, units: 4}\n  b: {op: dense, in: a, units: 2}\n")
+    assert [n.id for n in g.nodes if n.has_role(Role.OUTPUT)] == ["b"]
+    g = build(
+        "  a: {op: dense, in: x, units: 4}\n  b: {op: dense, in: a, units: 2}\n", extra="outputs: [a, b]\n"
+    )
+    assert [n.id for n in g.nodes if n.has_role(Role.OUTPUT)] == ["a", "b"]
+
+
+def test_expansion_is_bounded() -> None:
+    blocks = "blocks:\n  big:\n    layers:\n      - {op: relu, repeat: 1000}\n"
+    with pytest.raises(SpecError, match="expands to more than"):
+        build("  - {block: big, repeat: 100}\n", extra=blocks)
+
+
+def test_block_recursion_is_an_error() -> None:
+    blocks = "blocks:\n  a:\n    layers:\n      - {block: b}\n  b:\n    layers:\n      - {block: a}\n"
+    with pytest.raises(SpecError, match="uses itself: a → b → a"):
+        build("  - {block: a}\n", extra=blocks)
+
+
+def test_declared_bottleneck_kept_until_shapes_decide() -> None:
+    g = build("  a: {op: dense, in: x, units: 2, role: bottleneck}\n  b: {op: dense, in: a, units: 8}\n")
+    assert g.node("a").has_role(Role.BOTTLENECK)
