@@ -67,7 +67,8 @@ def format_diagnostic(diagnostic: Diagnostic, source: str | None) -> str:
     lines = source.splitlines()
     if not 1 <= diagnostic.span.line <= len(lines):
         return text
-    line = lines[diagnostic.span.line - 1].expandtabs(1)
+    # The line is shown as text only: a control character would act on the terminal.
+    line = "".join(ch if ch.isprintable() else "?" for ch in lines[diagnostic.span.line - 1].expandtabs(1))
     if len(line) > 200:
         return text
     caret = " " * (max(diagnostic.span.column, 1) - 1) + "^"

@@ -227,6 +227,9 @@ class _Reader:
                 self.fail(f"{what} must be a number, got {_describe(node)}", node.span)
             if not math.isfinite(node.value):
                 self.fail(f"{what} must be a finite number, got {node.text}", node.span)
+            if spec.bounds is not None and not spec.bounds[0] <= node.value <= spec.bounds[1]:
+                low, high = spec.bounds
+                self.fail(f"{what} must be between {low:g} and {high:g}, got {node.text}", node.span)
             return float(node.value)
         if kind is AttrType.CHOICE:
             text = self.string(node, what)
@@ -467,16 +470,22 @@ class _Reader:
             self.diagnostics.append(Diagnostic(m.span, "'output' belongs to groups ('layers:') and blocks"))
         span = given_id.span if given_id is not None else m.span
         base = replace(self.common(m, span), refs=refs, repeat=repeat, shared=shared)
+        # A layer that cannot be read is kept, without op, block or body, so references to it
+        # do not add errors of their own.
+        broken = replace(base, id=layer_id or self.auto_id("layer", counters), auto_id=layer_id is None)
         if kind == "op":
             op_node = m.get("op")
             assert op_node is not None
             op = self.attempt(self.string, op_node, "op")
-            if not isinstance(op, str):
-                return None
+            if op is None:
+                return broken
             if op not in OPS:
-                close = did_you_mean(op, (*OPS, *self.block_params))
-                self.diagnostics.append(Diagnostic(op_node.span, f"unknown op {op!r}{close}"))
-                return None
+                if op in self.block_params:
+                    hint = f"; '{op}' is a block: write 'block: {op}'"
+                else:
+                    hint = did_you_mean(op, OPS)
+                self.diagnostics.append(Diagnostic(op_node.span, f"unknown op {op!r}{hint}"))
+                return broken
             attrs = self.attrs(m, op, _LAYER_KEYS)
             if layer_id is None:
                 layer_id, auto = self.auto_id(op, counters), True
@@ -486,12 +495,15 @@ class _Reader:
             assert block_node is not None
             block_name = self.attempt(self.string, block_node, "block")
             if block_name is None:
-                return None
+                return broken
             name = block_name
             if name not in self.block_params:
-                hint = did_you_mean(name, (*self.block_params, *OPS))
+                if name in OPS:
+                    hint = f"; '{name}' is an op: write 'op: {name}'"
+                else:
+                    hint = did_you_mean(name, self.block_params)
                 self.diagnostics.append(Diagnostic(block_node.span, f"unknown block {name!r}{hint}"))
-                return None
+                return broken
             args: list[Attr] = []
             params = self.block_params[name]
             for key, value in m.items:
@@ -505,9 +517,9 @@ class _Reader:
                         Diagnostic(key.span, f"unknown key '{arg}' for block {name}{hint} (it takes {known})")
                     )
                     continue
-                arg_value = self.attempt(self.block_arg, value, f"block {name} {arg}")
-                if arg_value is not None:
-                    args.append(Attr(arg, arg_value, value.span))
+                # An argument that cannot be read is kept as None (its error is recorded), so
+                # the call is not also reported as missing it.
+                args.append(Attr(arg, self.attempt(self.block_arg, value, f"block {name} {arg}"), value.span))
             if layer_id is None:
                 layer_id, auto = self.auto_id(name, counters), True
             return replace(base, id=layer_id, block=name, attrs=tuple(args), auto_id=auto)
@@ -516,7 +528,7 @@ class _Reader:
         assert body_node is not None
         body = self.body(body_node, "group")
         if body is None:
-            return None
+            return broken
         output = ""
         if (out := m.get("output")) is not None:
             found = self.attempt(self.ident, out, "output")
@@ -534,13 +546,16 @@ class _Reader:
         return replace(base, id=layer_id, body=body, output=output, auto_id=auto)
 
     def block_arg(self, node: YValue, what: str) -> AttrValue:
-        if isinstance(node, YScalar) and isinstance(node.value, bool):
-            return self.boolean(node, what)
-        if isinstance(node, YScalar) and isinstance(node.value, float):
+        """Block parameters stand for sizes and integers: an int or a size expression."""
+        if isinstance(node, YScalar) and isinstance(node.value, str):
+            return self.int_or_expr(node, what)
+        if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
             return node.value
-        if isinstance(node, YSeq):
-            return tuple(self.block_arg(item, what) for item in node.items)
-        return self.int_or_expr(node, what)
+        self.fail(
+            f"{what} must be an integer or a size expression (block parameters stand for sizes), "
+            f"got {_describe(node)}",
+            node.span,
+        )
 
     def auto_id(self, base: str, counters: dict[str, int]) -> str:
         counters[base] = counters.get(base, 0) + 1
@@ -582,8 +597,10 @@ class _Reader:
         m = self.mapping(node, "inputs")
         found: list[Layer] = []
         for key, value in m.items:
+            name = self.attempt(self.ident, key, "input id")
+            if name is None:
+                continue
             try:
-                name = self.ident(key, "input id")
                 if isinstance(value, YSeq):  # shorthand: x: [N, 784]
                     found.append(
                         Layer(name, key.span, op="input", shape=self.shape_attrs(value, "input shape"))
@@ -596,6 +613,8 @@ class _Reader:
                 shape = self.shape_attrs(shape_node, "input shape") if shape_node is not None else None
                 refs: tuple[Ref, ...] = ()
                 source = im.get("from")
+                if shape_node is not None and shape is None:
+                    raise _Fail
                 if source is not None:
                     delay_node = im.get("delay")
                     delay = self.integer(delay_node, "delay", 1) if delay_node is not None else 1
@@ -618,7 +637,8 @@ class _Reader:
                         )
                 found.append(replace(base, id=name, op="input", refs=refs, shape=shape))
             except _Fail:
-                continue
+                # Keep the input's name (its error is recorded) so uses of it are not errors too.
+                found.append(Layer(name, key.span, op="input"))
         return tuple(found)
 
     def shape_attrs(self, node: YValue, what: str) -> tuple[Attr, ...]:
@@ -635,11 +655,12 @@ class _Reader:
         m = self.mapping(node, "dims")
         found: list[Dim] = []
         for key, value in m.items:
-            try:
-                name = self.ident(key, "dim name")
-                found.append(Dim(name, self.integer(value, f"dim {name}", 1), key.span))
-            except _Fail:
+            name = self.attempt(self.ident, key, "dim name")
+            if name is None:
                 continue
+            size = self.attempt(self.integer, value, f"dim {name}", 1)
+            # A bad size is reported once; the name stays known so its uses are not errors too.
+            found.append(Dim(name, 1 if size is None else size, key.span))
         return tuple(found)
 
     def block_headers(self, node: YValue) -> YMap:
@@ -676,6 +697,8 @@ class _Reader:
                     if isinstance(pv, YScalar) and pv.value is None
                     else self.attempt(self.block_arg, pv, f"parameter {pname}")
                 )
+                if default is None and not (isinstance(pv, YScalar) and pv.value is None):
+                    default = 1  # unreadable (already reported); not "required" on top of that
                 params.append(Attr(pname, default, pk.span))
         elif isinstance(pn, YSeq):
             for item in pn.items:

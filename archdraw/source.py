@@ -93,7 +93,7 @@ def decode(data: bytes, path: str) -> str:
         good = data[: exc.start].decode("utf-8", errors="replace")
         line = good.count("\n") + 1
         column = len(good) - (good.rfind("\n") + 1) + 1
-        msg = f"the spec is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot start a character)"
+        msg = f"the spec is not UTF-8 text (invalid byte sequence starting with 0x{data[exc.start]:02x})"
         raise SpecError([Diagnostic(Span(path, line, column), msg)]) from None
 
 
@@ -136,6 +136,8 @@ class _Builder:
             return YScalar(self.integer(text, event), text, span)
         if tag == _TAG + "float":
             return YScalar(self.real(text, event), text, span)
+        if tag == _TAG + "merge":
+            raise self.fail("YAML merge keys ('<<') are not supported; use a block", event.start_mark)
         if tag == _TAG + "timestamp":
             raise self.fail(f"YAML reads {text!r} as a date; quote it if it is text", event.start_mark)
         raise self.fail(f"unsupported YAML value {text!r} ({tag})", event.start_mark)
@@ -254,11 +256,22 @@ def parse(text: str, path: str) -> YValue:
         root = builder.build(yaml.parse(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and (
+            mark is None or mark.line >= text.count("\n") + (not text.endswith("\n"))
+        ):
+            # Past the last line ("found unexpected end of stream"): point where it started.
+            mark = exc.context_mark
         problem = exc.problem or "invalid YAML"
         if exc.context and "second" not in problem:
             problem = f"{exc.context}: {problem}"
         span = _span(path, mark) if mark is not None else Span(path, 1, 1)
         raise SpecError([Diagnostic(span, f"YAML syntax error: {problem}")]) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        span = Span(path, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        message = f"character {what} is not allowed in a spec (escape it in a double-quoted string)"
+        raise SpecError([Diagnostic(span, message)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(Span(path, 1, 1), f"YAML error: {exc}")]) from None
     if root is None or (isinstance(root, YScalar) and root.value is None):

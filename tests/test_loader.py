@@ -149,3 +149,14 @@ def test_shorthand_list_items_and_auto_ids() -> None:
         ("dense_1", "relu_1"),
         ("relu_1", "dense_2"),
     ]
+
+
+def test_control_characters_are_located() -> None:
+    with pytest.raises(SpecError) as info:
+        archdraw.loads('archdraw: 1\nname: "a\x07b"\nlayers: []\n', "t.yaml")
+    (d,) = info.value.errors
+    assert (d.span.line, d.span.column, d.message) == (
+        2,
+        9,
+        "character U+0007 is not allowed in a spec (escape it in a double-quoted string)",
+    )

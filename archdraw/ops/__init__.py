@@ -36,6 +36,7 @@ class AttrSpec:
     required: bool = False
     choices: tuple[str, ...] = ()
     doc: str = ""
+    bounds: tuple[float, float] | None = None  # inclusive range of a FLOAT attribute
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,7 @@ _TABLE: dict[str, OpDef] = {
         "",
         OpFamily.REGULARIZATION,
         "dropout",
-        {"rate": AttrSpec(AttrType.FLOAT, 0.5, doc="drop probability")},
+        {"rate": AttrSpec(AttrType.FLOAT, 0.5, doc="drop probability", bounds=(0.0, 1.0))},
     ),
     **{
         name: OpDef("", OpFamily.ACTIVATION, f"{name} activation")

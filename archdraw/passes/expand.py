@@ -65,6 +65,8 @@ class _Pending:
     dst: str
     own_id: str
     own_node: str
+    # For block calls and groups, whose own output is known only once they are expanded.
+    own_entry: _Entry | None = None
 
 
 class _Expander:
@@ -270,7 +272,7 @@ class _Expander:
                 previous = []
                 for i, ref in enumerate(data_refs(layer.refs)):
                     placeholder = f"\0bind:{rep_id}:{i}"
-                    self.pending.append(_Pending(ref, scope, placeholder, layer.id, rep_id))
+                    self.pending.append(_Pending(ref, scope, placeholder, layer.id, "", entry))
                     previous.append(placeholder)
             for name, src in zip(input_names, previous, strict=False):
                 inner.names[name] = _Entry(src)
@@ -308,7 +310,7 @@ class _Expander:
         for inp in self.graph.program.inputs:
             shape: tuple[Size, ...] | None = None
             if inp.shape is not None:
-                values = [self.evaluate(a.value, scope.env, a.span, AttrType.SHAPE) for a in inp.shape]
+                values = [self.evaluate(a.value, scope.env, a.span, AttrType.SIZE) for a in inp.shape]
                 if all(isinstance(v, (int, Sym)) and not isinstance(v, bool) for v in values):
                     shape = tuple(v for v in values if isinstance(v, (int, Sym)))
             role = Role.STATE if inp.refs else Role.INPUT
@@ -341,7 +343,7 @@ class _Expander:
         ref = pending.ref
         parts = ref.target.split(".")
         if parts[0] == pending.own_id and len(parts) == 1:
-            return pending.own_node
+            return pending.own_entry.output if pending.own_entry is not None else pending.own_node
         scope: _Scope | None = pending.scope
         entry: _Entry | None = None
         while scope is not None and entry is None:
@@ -387,18 +389,22 @@ class _Expander:
         return node_id
 
     def resolve(self) -> None:
-        binds = self.binds
         resolved: list[tuple[_Pending, str]] = []
+        bound_at: dict[str, Span] = {}
         for pending in self.pending:
             src = self.lookup(pending)
             if src is None:
                 continue
             if pending.dst.startswith("\0bind:"):
-                binds[pending.dst] = src
+                self.binds[pending.dst] = src
+                bound_at[pending.dst] = pending.ref.span
             else:
                 resolved.append((pending, src))
         real = self.real
-        edges = [replace(e, src=real(e.src), dst=real(e.dst)) for e in self.edges]
+        # An edge from a block's or group's bound input is located at the reference that bound it.
+        edges = [
+            replace(e, src=real(e.src), dst=real(e.dst), span=bound_at.get(e.src, e.span)) for e in self.edges
+        ]
         for pending, src in resolved:
             ref = pending.ref
             kind = ref.kind if ref.kind is not None else EdgeKind.DATA

@@ -117,6 +117,8 @@ class _Validator:
             previous = 1
 
     def layer(self, layer: Layer, scope: _Scope, given: int) -> None:
+        if layer.op is None and layer.block is None and layer.body is None:
+            return  # a layer the loader could not read: its error is already reported
         undirected = sum(1 for r in layer.refs if r.kind is EdgeKind.UNDIRECTED)
         if layer.op is not None:
             opdef = OPS[layer.op]
