@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from .ir import AttrValue, Cluster, EdgeKind, Graph, Node, OpFamily, Role, Sym, format_shape
 from .theme import THEMES, Theme
@@ -150,16 +149,6 @@ def _local_id(node_id: str) -> str:
     return parts[-1] if parts else node_id
 
 
-@dataclass(frozen=True, slots=True)
-class _Ids:
-    """DOT names for spec ids: generated, in node order."""
-
-    names: Mapping[str, str]
-
-    def __getitem__(self, node_id: str) -> str:
-        return self.names[node_id]
-
-
 def _attrs(attrs: Mapping[str, str], html_label: str | None = None) -> str:
     parts = [f"{k}={escape_string(v)}" for k, v in sorted(attrs.items())]
     if html_label is not None:
@@ -237,7 +226,7 @@ def _node_style(node: Node, theme: Theme) -> tuple[dict[str, str], str]:
     return attrs, html
 
 
-def _edge_lines(graph: Graph, ids: _Ids, theme: Theme) -> list[str]:
+def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]:
     order = {n.id: i for i, n in enumerate(graph.nodes)}
     nodes = {n.id: n for n in graph.nodes}
     kinds = list(EdgeKind)
@@ -333,7 +322,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
         raise ValueError("to_dot needs an analysed graph: run archdraw.analyze() first")
     th = THEMES[theme or graph.style.theme]
     direction = rankdir or graph.style.rankdir
-    ids = _Ids({n.id: f"n{i}" for i, n in enumerate(graph.nodes, 1)})
+    ids = {n.id: f"n{i}" for i, n in enumerate(graph.nodes, 1)}
     title = f"<b>{escape_html(graph.name)}</b>" if graph.name else ""
     if graph.summary:
         title += f'<br/><font point-size="10" color="{th.muted}">{escape_html(graph.summary)}</font>'

@@ -182,11 +182,7 @@ class _Reader:
     def size(self, node: YValue, what: str, allow_negative_one: bool = False) -> AttrValue:
         """A positive int, or a size expression (validated for syntax here)."""
         if isinstance(node, YScalar) and isinstance(node.value, str):
-            try:
-                expr.parse(node.value)
-            except expr.ExprError as exc:
-                self.fail(f"{what}: {exc}", node.span)
-            return node.value
+            return self.expression(node, what)
         if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
             if node.value == -1 and allow_negative_one:
                 return -1
@@ -195,13 +191,18 @@ class _Reader:
             return node.value
         self.fail(f"{what} must be a positive integer or a size expression, got {_describe(node)}", node.span)
 
+    def expression(self, node: YScalar, what: str) -> str:
+        """A size expression, checked for syntax here and evaluated on expansion."""
+        assert isinstance(node.value, str)
+        try:
+            expr.parse(node.value)
+        except expr.ExprError as exc:
+            self.fail(f"{what}: {exc}", node.span)
+        return node.value
+
     def int_or_expr(self, node: YValue, what: str) -> AttrValue:
         if isinstance(node, YScalar) and isinstance(node.value, str):
-            try:
-                expr.parse(node.value)
-            except expr.ExprError as exc:
-                self.fail(f"{what}: {exc}", node.span)
-            return node.value
+            return self.expression(node, what)
         if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
             return node.value
         self.fail(f"{what} must be an integer, got {_describe(node)}", node.span)
@@ -408,9 +409,8 @@ class _Reader:
             found.append(Role(text))
         return tuple(found)
 
-    def layer(
-        self, node: YValue, given_id: YScalar | None, index: int, counters: dict[str, int]
-    ) -> Layer | None:
+    def layer(self, node: YValue, given_id: YScalar | None, counters: dict[str, int]) -> Layer | None:
+        """One layer of a body; ``given_id`` is its key in a mapping body."""
         if isinstance(node, YScalar) and isinstance(node.value, str) and given_id is None:
             # Shorthand in a list: "- relu" is an op, "- stage" a block call with its defaults.
             name = node.value
@@ -568,8 +568,8 @@ class _Reader:
             if not node.items:
                 self.diagnostics.append(Diagnostic(node.span, f"the {what} has no layers"))
                 return None
-            for index, item in enumerate(node.items):
-                layer = self.layer(item, None, index, counters)
+            for item in node.items:
+                layer = self.layer(item, None, counters)
                 if layer is not None:
                     layers.append(layer)
             return Body(tuple(layers), True, node.span)
@@ -577,8 +577,8 @@ class _Reader:
             if not node.items:
                 self.diagnostics.append(Diagnostic(node.span, f"the {what} has no layers"))
                 return None
-            for index, (key, item) in enumerate(node.items):
-                layer = self.layer(item, key, index, counters)
+            for key, item in node.items:
+                layer = self.layer(item, key, counters)
                 if layer is not None:
                     layers.append(layer)
             return Body(tuple(layers), False, node.span)

@@ -122,6 +122,12 @@ def _loss(doc: str, **extra: AttrSpec) -> OpDef:
     return OpDef("", OpFamily.LOSS, doc, dict(extra), min_inputs=1, max_inputs=2)
 
 
+_HEADS = {
+    "heads": AttrSpec(AttrType.SIZE, 1, doc="read or write heads"),
+    "addressing": AttrSpec(
+        AttrType.CHOICE, "content", choices=("content", "location", "content_location"), doc="addressing"
+    ),
+}
 _EPS = AttrSpec(AttrType.FLOAT, 1e-5, doc="numerical epsilon")
 _AXIS = AttrSpec(AttrType.INT, 1, doc="axis")
 
@@ -289,29 +295,9 @@ _TABLE: dict[str, OpDef] = {
         min_inputs=0,
         max_inputs=None,
     ),
-    "memory_read": OpDef(
-        "",
-        OpFamily.MEMORY,
-        "read heads over a memory",
-        {
-            "heads": AttrSpec(AttrType.SIZE, 1),
-            "addressing": AttrSpec(
-                AttrType.CHOICE, "content", choices=("content", "location", "content_location")
-            ),
-        },
-        max_inputs=2,
-    ),
+    "memory_read": OpDef("", OpFamily.MEMORY, "read heads over a memory", _HEADS, max_inputs=2),
     "memory_write": OpDef(
-        "",
-        OpFamily.MEMORY,
-        "write heads into a memory (erase and add)",
-        {
-            "heads": AttrSpec(AttrType.SIZE, 1),
-            "addressing": AttrSpec(
-                AttrType.CHOICE, "content", choices=("content", "location", "content_location")
-            ),
-        },
-        max_inputs=2,
+        "", OpFamily.MEMORY, "write heads into a memory (erase and add)", _HEADS, max_inputs=2
     ),
     "noise": OpDef(
         "",

@@ -233,36 +233,25 @@ class _Expander:
             # A block call or an inline group: a cluster per instance (and per repetition).
             inner_cluster = rep_id
             label = layer.label or layer.id
+            self.add_cluster(
+                Cluster(
+                    rep_id,
+                    label if reps == 1 else f"{label} {rep}/{reps}",
+                    container,
+                    layer.span,
+                    block=layer.block or "",
+                    repeat_index=rep,
+                    repeat_count=reps,
+                    shared=layer.shared,
+                )
+            )
             if layer.block is not None:
                 block = self.blocks[layer.block]
-                self.add_cluster(
-                    Cluster(
-                        rep_id,
-                        label if reps == 1 else f"{label} {rep}/{reps}",
-                        container,
-                        layer.span,
-                        block=block.name,
-                        repeat_index=rep,
-                        repeat_count=reps,
-                        shared=layer.shared,
-                    )
-                )
                 env = self.block_env(layer, block, scope.env)
                 inner = _Scope({}, None, env)
                 body, wanted, input_names = block.body, block.output, block.inputs
             else:
                 assert layer.body is not None
-                self.add_cluster(
-                    Cluster(
-                        rep_id,
-                        label if reps == 1 else f"{label} {rep}/{reps}",
-                        container,
-                        layer.span,
-                        repeat_index=rep,
-                        repeat_count=reps,
-                        shared=layer.shared,
-                    )
-                )
                 inner = _Scope({}, scope, scope.env)
                 body, wanted, input_names = layer.body, layer.output, ()
             entry.inner.append(inner)
