@@ -194,8 +194,9 @@ def _node_style(node: Node, theme: Theme) -> tuple[dict[str, str], str]:
             OpFamily.RESHAPE,
             OpFamily.MERGE,
         ):
-            lines = [f"<b>{escape_html(node.label or node.id)}</b>"]
-            if detail and detail != (node.label or node.id):
+            title = node.label or _local_id(node.id)
+            lines = [f"<b>{escape_html(title)}</b>"]
+            if detail and detail != title:
                 lines.append(f'<font point-size="10">{escape_html(detail)}</font>')
         else:
             # A plain op says what it is; its id adds nothing (it is in the tooltip).
@@ -263,7 +264,7 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
 _EDGE_MEANING = {
     EdgeKind.DATA: "data flow",
     EdgeKind.SKIP: "skip connection",
-    EdgeKind.RECURRENT: "recurrent edge, delayed one step",
+    EdgeKind.RECURRENT: "recurrent edge from an earlier step",
     EdgeKind.GRADIENT: "gradient path (flows backwards)",
     EdgeKind.UNDIRECTED: "undirected, symmetric link",
 }
@@ -282,7 +283,9 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         style_attr = f' style="{style}"' if style in ("dashed", "dotted") else ""
         text = escape_html(_EDGE_MEANING[kind])
         if kind is EdgeKind.RECURRENT:
-            text = f'<font color="{color}">t−1</font> {text}'
+            delays = sorted({e.delay for e in graph.edges if e.kind is kind})
+            steps = ", ".join(f"t−{d}" for d in delays[:3]) + (", …" if len(delays) > 3 else "")
+            text = f'<font color="{color}">{escape_html(steps)}</font> {text}'
         rows.append(
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="{width}" color="{color}"'
             f'{style_attr}></td><td align="left">{text}</td></tr>'
@@ -389,6 +392,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
                 "fontsize": "11",
                 "fontcolor": th.muted,
                 "labeljust": "l",
+                "tooltip": c.note or c.label,
                 "margin": "10",
             }
             out.append(f"{indent}  graph{_attrs(attrs, escape_html(_cluster_label(c)))}")

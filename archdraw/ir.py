@@ -267,6 +267,7 @@ class Cluster:
     repeat_index: int = 1
     repeat_count: int = 1
     shared: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

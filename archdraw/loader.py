@@ -41,6 +41,7 @@ __all__ = ["FORMAT_VERSION", "load", "loads"]
 FORMAT_VERSION = 1
 MAX_SPEC_BYTES = 4 * 1024 * 1024
 MAX_REPEAT = 10_000
+MAX_DELAY = 1_000
 MAX_TEXT = 4_000
 RANKDIRS = ("TB", "LR", "BT", "RL")
 
@@ -155,6 +156,14 @@ class _Reader:
             self.fail(f"{what} is longer than {MAX_TEXT} characters", node.span)
         return node.value
 
+    def text(self, node: YValue, what: str) -> str:
+        """Free text (a name, label, note): any scalar but null, as it was written."""
+        if not isinstance(node, YScalar) or node.value is None:
+            self.fail(f"{what} must be text, got {_describe(node)}", node.span)
+        if len(node.text) > MAX_TEXT:
+            self.fail(f"{what} is longer than {MAX_TEXT} characters", node.span)
+        return node.value if isinstance(node.value, str) else node.text
+
     def ident(self, node: YValue, what: str) -> str:
         text = self.string(node, what)
         if not _ID.match(text):
@@ -242,13 +251,12 @@ class _Reader:
                 )
             return text
         if kind is AttrType.PADDING and isinstance(node, YScalar) and isinstance(node.value, str):
-            if node.value not in ("same", "valid"):
-                self.fail(
-                    f"{what} must be an integer, a list of them, 'same' or 'valid'"
-                    f"{did_you_mean(node.value, ('same', 'valid'))}",
-                    node.span,
-                )
-            return node.value
+            if node.value in ("same", "valid"):
+                return node.value
+            hint = did_you_mean(node.value, ("same", "valid"))
+            if hint:
+                self.fail(f"{what} must be an integer, a list of them, 'same' or 'valid'{hint}", node.span)
+            return self.expression(node, what)
         if kind in (AttrType.INTS, AttrType.PADDING):
             items = node.items if isinstance(node, YSeq) else (node,)
             if isinstance(node, YSeq) and not 1 <= len(items) <= 8:
@@ -299,7 +307,16 @@ class _Reader:
                 )
                 continue
             try:
-                found.append(Attr(name, self.attr_value(value, spec, f"{op} {name}"), value.span))
+                parsed = self.attr_value(value, spec, f"{op} {name}")
+                if spec.type is AttrType.SHAPE and isinstance(parsed, tuple):
+                    unknown = sum(1 for v in parsed if v == -1)
+                    if unknown and op != "reshape":
+                        self.fail(f"{op} {name} must list positive sizes; -1 is for reshape", value.span)
+                    if unknown > 1:
+                        self.fail(
+                            f"{op} {name} may have one -1 (the size inferred), not {unknown}", value.span
+                        )
+                found.append(Attr(name, parsed, value.span))
             except _Fail:
                 continue
         written = {a.name for a in found} | {str(k.value) for k, _ in node.items}
@@ -330,6 +347,17 @@ class _Reader:
             )
         return text
 
+    def output_ref(self, node: YValue) -> str:
+        if not isinstance(node, YScalar):
+            self.fail(f"outputs list layer ids, got {_describe(node)}", node.span)
+        return self.ref_target(node)
+
+    def delay(self, node: YValue) -> int:
+        steps = self.integer(node, "delay", 1)
+        if steps > MAX_DELAY:
+            self.fail(f"delay must be at most {MAX_DELAY} steps", node.span)
+        return steps
+
     def ref(self, node: YValue) -> Ref:
         if isinstance(node, YScalar):
             return Ref(self.ref_target(node), node.span)
@@ -351,9 +379,7 @@ class _Reader:
                 )
             kind = EdgeKind(text)
         delay_node = m.get("delay")
-        delay = self.integer(delay_node, "delay", 1) if delay_node is not None else 0
-        if delay > 1000:
-            self.fail("delay must be at most 1000 steps", delay_node.span if delay_node else m.span)
+        delay = self.delay(delay_node) if delay_node is not None else 0
         if kind is EdgeKind.RECURRENT and delay == 0:
             delay = 1
         if delay and kind not in (None, EdgeKind.RECURRENT):
@@ -365,7 +391,7 @@ class _Reader:
         if axis_node is not None and not delay:
             self.fail("'axis' names the axis of a delay; add 'delay: 1'", axis_node.span)
         label_node = m.get("label")
-        label = self.string(label_node, "edge label") if label_node is not None else ""
+        label = self.text(label_node, "edge label") if label_node is not None else ""
         return Ref(target, source.span, kind, delay, axis, label)
 
     # -- layers ------------------------------------------------------------------------------------
@@ -376,7 +402,7 @@ class _Reader:
         for key in ("label", "note", "group"):
             node = m.get(key)
             if node is not None:
-                value = self.attempt(self.string if key != "group" else self.ident, node, key)
+                value = self.attempt(self.text if key != "group" else self.ident, node, key)
                 if value is not None:
                     text[key] = value
         trainable: bool | None = None
@@ -617,7 +643,7 @@ class _Reader:
                     raise _Fail
                 if source is not None:
                     delay_node = im.get("delay")
-                    delay = self.integer(delay_node, "delay", 1) if delay_node is not None else 1
+                    delay = self.delay(delay_node) if delay_node is not None else 1
                     axis_node = im.get("axis")
                     axis = self.ident(axis_node, "axis") if axis_node is not None else "time"
                     refs = (Ref(self.ref_target(source), source.span, EdgeKind.RECURRENT, delay, axis),)
@@ -731,7 +757,7 @@ class _Reader:
                     f"{did_you_mean(output, [la.id for la in body.layers])}",
                     out.span,
                 )
-        label = self.string(ln, "label") if (ln := m.get("label")) is not None else ""
+        label = self.text(ln, "label") if (ln := m.get("label")) is not None else ""
         return BlockDef(name, key.span, tuple(params), inputs, body, output, label)
 
     def reference(self, node: YValue) -> Reference:
@@ -741,7 +767,7 @@ class _Reader:
             return Reference(text, url, node.span)
         m = self.mapping(node, "reference")
         self.check_keys(m, ("title", "url"), "reference")
-        title = self.string(tn, "reference title") if (tn := m.get("title")) is not None else ""
+        title = self.text(tn, "reference title") if (tn := m.get("title")) is not None else ""
         url = ""
         if (un := m.get("url")) is not None:
             url = self.string(un, "reference url").strip()
@@ -798,12 +824,12 @@ class _Reader:
                 )
         name = ""
         if (nn := root.get("name")) is not None:
-            name = str(self.attempt(self.string, nn, "name") or "")
+            name = self.attempt(self.text, nn, "name") or ""
         else:
             self.diagnostics.append(Diagnostic(root.span, "the spec needs 'name:'"))
         summary = ""
         if (node := root.get("summary")) is not None:
-            summary = self.attempt(self.string, node, "summary") or ""
+            summary = self.attempt(self.text, node, "summary") or ""
         reference = None
         if (node := root.get("reference")) is not None:
             reference = self.attempt(self.reference, node)
@@ -834,7 +860,12 @@ class _Reader:
             )
         outputs: tuple[Ref, ...] = ()
         if (on := root.get("outputs")) is not None:
-            outputs = tuple(r for r in self.refs(on) if r.kind is None or self._plain_output(r))
+            items = on.items if isinstance(on, YSeq) else (on,)
+            outputs = tuple(
+                Ref(target, item.span)
+                for item in items
+                if (target := self.attempt(self.output_ref, item)) is not None
+            )
         program = Program(
             inputs=inputs,
             body=body or Body((), True, start),
@@ -852,10 +883,6 @@ class _Reader:
             style=style,
             diagnostics=tuple(self.diagnostics),
         )
-
-    def _plain_output(self, ref: Ref) -> bool:
-        self.diagnostics.append(Diagnostic(ref.span, "outputs name layers; edge kinds do not apply"))
-        return False
 
 
 def _describe(node: YValue | None) -> str:

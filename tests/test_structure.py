@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import archdraw
@@ -146,3 +148,38 @@ def test_block_recursion_is_an_error() -> None:
 def test_declared_bottleneck_kept_until_shapes_decide() -> None:
     g = build("  a: {op: dense, in: x, units: 2, role: bottleneck}\n  b: {op: dense, in: a, units: 8}\n")
     assert g.node("a").has_role(Role.BOTTLENECK)
+
+
+def test_gate_wiring_in_cells_is_not_a_skip() -> None:
+    # In a GRU cell x and h(t−1) reach the joins through gates that also read other state.
+    for name in ("gru", "lstm"):
+        graph = archdraw.analyze(archdraw.load(Path(__file__).parent.parent / "specs" / f"{name}.yaml"))
+        assert not [e for e in graph.edges if e.kind is EdgeKind.SKIP], name
+
+
+def test_repeated_multi_input_blocks_keep_their_other_inputs() -> None:
+    blocks = (
+        "blocks:\n  dec:\n    inputs: [x, memory]\n    layers:\n"
+        "      - {id: cat, op: concat, in: [x, memory]}\n      - {id: fc, op: dense, units: 8}\n"
+    )
+    g = build(
+        "  mem: {op: dense, in: x, units: 8}\n  d: {block: dec, in: [x, mem], repeat: 3}\n", extra=blocks
+    )
+    assert kinds(g)[("d.2.fc", "d.3.cat")] == "data"
+    assert all((("mem", f"d.{k}.cat") in kinds(g)) for k in (1, 2, 3))
+
+
+def test_repetitions_are_addressable() -> None:
+    g = build(
+        "  fc: {op: dense, in: x, units: 8, repeat: 3}\n  tap: {op: relu, in: fc.2}\n"
+        "  grp:\n    in: x\n    output: a\n    repeat: 2\n    layers:\n"
+        "      - {id: a, op: relu}\n      - {id: b, op: tanh}\n"
+        "  t2: {op: relu, in: grp.1}\n"
+    )
+    assert ("fc.2", "tap") in kinds(g)
+    assert ("grp.1.a", "t2") in kinds(g)
+
+
+def test_frozen_block_freezes_its_layers() -> None:
+    g = build("  - {id: f, block: res, width: 4, trainable: false}\n", extra=BLOCKS)
+    assert not any(n.trainable for n in g.nodes if n.id.startswith("f."))

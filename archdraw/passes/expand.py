@@ -48,7 +48,8 @@ class _Entry:
     """A name in a scope: the node its value comes from, and inner scopes of blocks/groups."""
 
     output: str
-    inner: list[_Scope] = field(default_factory=list)
+    inner: list[_Scope] = field(default_factory=list)  # a block's or group's, per repetition
+    reps: list[str] = field(default_factory=list)  # a repeated op's node per repetition
 
 
 @dataclass
@@ -56,6 +57,7 @@ class _Scope:
     names: dict[str, _Entry]
     parent: _Scope | None
     env: dict[str, Size]
+    output: str = ""  # the node a block or group instance outputs
 
 
 @dataclass
@@ -162,7 +164,8 @@ class _Expander:
     def group_cluster(self, layer: Layer, cluster: str) -> str:
         if not layer.group:
             return cluster
-        cid = f"{cluster}/{layer.group}" if cluster else layer.group
+        # '#' cannot occur in ids, so a group never shares a cluster with a block of its name.
+        cid = f"{cluster}#{layer.group}"
         self.add_cluster(Cluster(cid, layer.group, cluster, layer.span))
         return cid
 
@@ -180,59 +183,80 @@ class _Expander:
         for src in srcs:
             self.edges.append(Edge(src, dst, EdgeKind.DATA, span))
 
-    def body(self, body: Body, scope: _Scope, prefix: str, cluster: str, implicit: list[str]) -> str:
+    def body(
+        self, body: Body, scope: _Scope, prefix: str, cluster: str, implicit: list[str], frozen: bool
+    ) -> str:
         """Expand a body; returns the id of the node its last layer outputs."""
         previous = implicit
         last = ""
         for layer in body.layers:
-            explicit = data_refs(layer.refs)
-            inputs = [] if explicit or not body.sequential else previous
-            out = self.layer(layer, scope, prefix, cluster, inputs)
+            takes_none = layer.op is not None and OPS[layer.op].max_inputs == 0
+            inputs = [] if data_refs(layer.refs) or not body.sequential or takes_none else previous
+            out = self.layer(layer, scope, prefix, cluster, inputs, frozen)
             previous = [out]
             last = out
         return last
 
-    def layer(self, layer: Layer, scope: _Scope, prefix: str, cluster: str, inputs: list[str]) -> str:
+    def layer(
+        self, layer: Layer, scope: _Scope, prefix: str, cluster: str, inputs: list[str], frozen: bool
+    ) -> str:
         cluster = self.group_cluster(layer, cluster)
         base = f"{prefix}{layer.id}"
         reps = layer.repeat
+        frozen = frozen or not layer.trainable
+        block = self.blocks[layer.block] if layer.block is not None else None
+        label = layer.label or (block.label if block is not None else "") or layer.id
         container = cluster
         if reps > 1:
             container = base
             self.add_cluster(
                 Cluster(
                     base,
-                    layer.label or layer.id,
+                    label,
                     cluster,
                     layer.span,
                     block=layer.block or "",
                     repeat_index=0,
                     repeat_count=reps,
                     shared=layer.shared,
+                    note=layer.note,
                 )
             )
         entry = _Entry("")
         scope.names[layer.id] = entry
-        previous = inputs
+        explicit = data_refs(layer.refs)
+        first_inputs = inputs
+        if layer.op is None and explicit:
+            # Inputs written for a block or group may name layers further down a mapping: bind
+            # placeholders now, replaced by the real sources once every name is known.
+            first_inputs = []
+            for i, ref in enumerate(explicit):
+                placeholder = f"\0bind:{base}:{i}"
+                self.pending.append(_Pending(ref, scope, placeholder, layer.id, "", entry))
+                first_inputs.append(placeholder)
         for rep in range(1, reps + 1):
             rep_id = f"{base}.{rep}" if reps > 1 else base
-            first = rep == 1
+            # Repetition k > 1 reads repetition k − 1 in place of the first input; the other
+            # inputs (a block's second input, say) are the same for every repetition.
+            if rep == 1:
+                current = first_inputs
+            elif layer.op is not None and explicit:
+                current = [entry.output]
+            else:
+                current = [entry.output, *first_inputs[1:]]
             if layer.op is not None:
-                node = self.node(layer, rep_id, container, scope.env)
-                self.add_node(node)
-                self.connect(previous, rep_id, layer.span)
-                # Written inputs feed the first repetition; every repetition keeps the others
-                # (a delayed self-loop, a gradient source).
+                self.add_node(self.node(layer, rep_id, container, scope.env, frozen))
+                self.connect(current, rep_id, layer.span)
+                written = explicit if rep == 1 else explicit[1:]
                 for ref in layer.refs:
-                    if ref in data_refs(layer.refs) and not first:
+                    if ref in explicit and ref not in written:
                         continue
+                    # Delayed, gradient and undirected inputs apply to every repetition.
                     self.pending.append(_Pending(ref, scope, rep_id, layer.id, rep_id))
+                entry.reps.append(rep_id)
                 entry.output = rep_id
-                previous = [rep_id]
                 continue
             # A block call or an inline group: a cluster per instance (and per repetition).
-            inner_cluster = rep_id
-            label = layer.label or layer.id
             self.add_cluster(
                 Cluster(
                     rep_id,
@@ -243,35 +267,25 @@ class _Expander:
                     repeat_index=rep,
                     repeat_count=reps,
                     shared=layer.shared,
+                    note=layer.note if reps == 1 else "",
                 )
             )
-            if layer.block is not None:
-                block = self.blocks[layer.block]
-                env = self.block_env(layer, block, scope.env)
-                inner = _Scope({}, None, env)
+            if block is not None:
+                inner = _Scope({}, None, self.block_env(layer, block, scope.env))
                 body, wanted, input_names = block.body, block.output, block.inputs
             else:
                 assert layer.body is not None
                 inner = _Scope({}, scope, scope.env)
                 body, wanted, input_names = layer.body, layer.output, ()
             entry.inner.append(inner)
-            if first and data_refs(layer.refs):
-                # Written inputs may name layers further down a mapping: bind placeholders now,
-                # replaced by the real sources once every name is known.
-                previous = []
-                for i, ref in enumerate(data_refs(layer.refs)):
-                    placeholder = f"\0bind:{rep_id}:{i}"
-                    self.pending.append(_Pending(ref, scope, placeholder, layer.id, "", entry))
-                    previous.append(placeholder)
-            for name, src in zip(input_names, previous, strict=False):
+            for name, src in zip(input_names, current, strict=False):
                 inner.names[name] = _Entry(src)
-            last = self.body(body, inner, f"{rep_id}.", inner_cluster, previous)
-            out = inner.names[wanted].output if wanted and wanted in inner.names else last
-            entry.output = out
-            previous = [out]
+            last = self.body(body, inner, f"{rep_id}.", rep_id, current, frozen)
+            inner.output = inner.names[wanted].output if wanted and wanted in inner.names else last
+            entry.output = inner.output
         return entry.output
 
-    def node(self, layer: Layer, node_id: str, cluster: str, env: dict[str, Size]) -> Node:
+    def node(self, layer: Layer, node_id: str, cluster: str, env: dict[str, Size], frozen: bool) -> Node:
         assert layer.op is not None
         opdef = OPS[layer.op]
         roles = list(layer.roles)
@@ -289,7 +303,7 @@ class _Expander:
             attrs=self.attrs(layer, env),
             cluster=cluster,
             group=layer.group,
-            trainable=layer.trainable,
+            trainable=layer.trainable and not frozen,
             roles=tuple(roles),
             declared_roles=layer.roles,
         )
@@ -343,23 +357,30 @@ class _Expander:
         walked = parts[0]
         rest = parts[1:]
         while rest:
-            if not entry.inner:
-                self.error(ref.span, f"'{walked}' has no layers inside it")
-                return None
-            inner = entry.inner[-1]
             if rest[0].isdigit():
                 index = int(rest[0])
-                if not 1 <= index <= len(entry.inner):
+                count = len(entry.reps) or len(entry.inner)
+                if not 1 <= index <= count or count == 1:
                     self.error(
                         ref.span,
-                        f"'{walked}' repeats {len(entry.inner)} time(s); there is no repetition {index}",
+                        f"'{walked}' is not repeated {index} time(s); there is no '{walked}.{index}'",
                     )
                     return None
-                inner = entry.inner[index - 1]
                 walked += f".{rest[0]}"
                 rest = rest[1:]
+                if entry.reps:  # one repetition of a repeated op
+                    if rest:
+                        self.error(ref.span, f"'{walked}' is a single layer; there is nothing inside it")
+                        return None
+                    return entry.reps[index - 1]
+                inner = entry.inner[index - 1]
                 if not rest:
-                    return inner.names[next(reversed(inner.names))].output if inner.names else None
+                    return inner.output
+            elif entry.inner:
+                inner = entry.inner[-1]
+            else:
+                self.error(ref.span, f"'{walked}' has no layers inside it")
+                return None
             name = rest[0]
             if name not in inner.names:
                 self.error(ref.span, f"'{walked}' has no layer '{name}'{did_you_mean(name, inner.names)}")
@@ -411,7 +432,12 @@ class _Expander:
                 if found is not None:
                     wanted.add(self.real(found))
         else:
-            has_out = {e.src for e in self.edges if e.kind is not EdgeKind.RECURRENT and e.src != e.dst}
+            # Whatever nothing reads within the step: a delayed edge feeds the next step.
+            has_out = {
+                e.src
+                for e in self.edges
+                if e.kind is not EdgeKind.RECURRENT and e.delay == 0 and e.src != e.dst
+            }
             wanted = {
                 n.id
                 for n in self.nodes
@@ -426,7 +452,7 @@ class _Expander:
         dims: dict[str, Size] = {d.name: Sym(d.name, d.size) for d in self.graph.dims}
         self.top.env = dims
         plain = self.inputs(self.top)
-        self.body(self.graph.program.body, self.top, "", "", plain[:1] if len(plain) == 1 else plain)
+        self.body(self.graph.program.body, self.top, "", "", plain, frozen=False)
         self.resolve()
         self.outputs()
 
@@ -437,7 +463,7 @@ def expand(graph: Graph) -> Graph:
     try:
         expander.run()
     except _TooLarge:
-        message = f"the spec expands to more than {MAX_NODES} nodes; lower a 'repeat:' or draw blocks folded"
+        message = f"the spec expands to more than {MAX_NODES} nodes; lower a 'repeat:'"
         return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(graph.span, message)))
     return replace(
         graph,

@@ -4,9 +4,11 @@
   a delayed self-loop. What is left without delays must be acyclic, and a cycle is an error
   that names it.
 - Skips: a data edge into a joining op (add, concat, sub) is a skip when its source also
-  reaches the join through at least one other node. ``mul`` gates rather than joins, so gate
-  inputs are never skips. A declared skip is verified, and a warning says when it bypasses
-  nothing. An edge declared ``kind: data`` is left as it is.
+  reaches the join along a branch of its own: through a node that reads that source alone, as
+  the first convolution of a residual block does. Gate wiring inside a cell (where every way
+  around passes a node that also reads other state) is not a skip, and ``mul`` gates rather
+  than joins. A declared skip needs only to bypass some node, and a warning says when it
+  bypasses none. An edge declared ``kind: data`` is left as it is.
 - Bottlenecks need shapes: a node whose feature size (all axes but the batch) is smaller than
   something before it and something after it, and no larger than anything around it, is one.
   Without shapes a declared bottleneck is kept as declared.
@@ -118,15 +120,18 @@ def mark_skips(graph: Graph) -> Graph:
     rank = {n: i for i, n in enumerate(order)}
     nodes = {n.id: n for n in graph.nodes}
     succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    pred: dict[str, set[str]] = {n.id: set() for n in graph.nodes}
     for e in forward_edges(graph):
         succ[e.src].append(e.dst)
+        pred[e.dst].add(e.src)
     diagnostics: list[Diagnostic] = []
     edges: list[Edge] = []
     for e in graph.edges:
         candidate = e.kind in _FORWARD and e.delay == 0 and e.declared is not EdgeKind.DATA
         joins = e.dst in nodes and nodes[e.dst].op in OPS and OPS[nodes[e.dst].op].joins
         if candidate and (joins or e.declared is EdgeKind.SKIP):
-            bypasses = _reaches_around(e, succ, rank)
+            declared = e.declared is EdgeKind.SKIP
+            bypasses = _reaches_around(e, succ, pred, rank, branch=not declared)
             if bypasses:
                 e = replace(e, kind=EdgeKind.SKIP)
             elif e.declared is EdgeKind.SKIP:
@@ -143,12 +148,18 @@ def mark_skips(graph: Graph) -> Graph:
     return replace(graph, edges=tuple(edges), diagnostics=(*graph.diagnostics, *diagnostics))
 
 
-def _reaches_around(edge: Edge, succ: dict[str, list[str]], rank: dict[str, int]) -> bool:
-    """Whether ``edge.src`` reaches ``edge.dst`` through another node (forward edges only)."""
+def _reaches_around(
+    edge: Edge, succ: dict[str, list[str]], pred: dict[str, set[str]], rank: dict[str, int], branch: bool
+) -> bool:
+    """Whether ``edge.src`` reaches ``edge.dst`` through another node (forward edges only).
+
+    With ``branch``, the way around must start at a node that reads ``edge.src`` alone: a
+    branch of its own, as in a residual block, rather than a gate that also reads other state.
+    """
     if edge.src not in rank or edge.dst not in rank:
         return False
     limit = rank[edge.dst]
-    queue = deque(n for n in succ[edge.src] if n != edge.dst)
+    queue = deque(n for n in succ[edge.src] if n != edge.dst and (not branch or pred[n] == {edge.src}))
     seen = set(queue)
     while queue:
         n = queue.popleft()

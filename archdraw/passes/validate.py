@@ -68,7 +68,8 @@ class _Validator:
         if scope.resolves(head):
             if "." in ref.target:
                 layer = self.find(scope, head)
-                if layer is not None and layer.op is not None:
+                second = ref.target.split(".")[1]
+                if layer is not None and layer.op is not None and not (second.isdigit() and layer.repeat > 1):
                     self.error(
                         ref.span, f"'{head}' is a single layer; 'a.b' reaches inside blocks and groups"
                     )
@@ -112,7 +113,8 @@ class _Validator:
             for ref in layer.refs:
                 self.check_ref(scope, ref, layer.id)
             explicit = len(data_refs(layer.refs))
-            given = explicit if explicit or not body.sequential else previous
+            takes_none = layer.op is not None and OPS[layer.op].max_inputs == 0
+            given = explicit if explicit or not body.sequential or takes_none else previous
             self.layer(layer, scope, given)
             previous = 1
 
@@ -134,22 +136,32 @@ class _Validator:
                 )
             self.check_exprs(layer.attrs, scope.env, layer.op)
         else:
+            what = "block" if layer.block is not None else "group"
             for ref in layer.refs:
                 if ref not in data_refs(layer.refs):
-                    what = "block" if layer.block is not None else "group"
                     self.error(
                         ref.span,
                         f"a {what} takes data inputs only; put a delayed, gradient or undirected "
                         "input on a layer inside it",
                     )
+            if layer.roles:
+                self.error(
+                    layer.span, f"'role' applies to single layers; put it on a layer inside the {what}"
+                )
         if layer.block is not None:
             block = self.blocks.get(layer.block)
             if block is None:
                 return
             self.call(layer, block, given, scope.env)
         elif layer.body is not None:
-            if given == 0:
+            if layer.body.sequential and given == 0:
                 self.error(layer.span, f"group '{layer.id}' has no input; add 'in:'")
+            if not layer.body.sequential and data_refs(layer.refs):
+                self.error(
+                    data_refs(layer.refs)[0].span,
+                    f"the layers of group '{layer.id}' are a mapping and name their own inputs "
+                    "(outer layers are visible inside); remove 'in:'",
+                )
             self.body(layer.body, _Scope({}, scope, scope.env), given)
 
     def call(self, layer: Layer, block: BlockDef, given: int, env: frozenset[str]) -> None:
@@ -208,7 +220,8 @@ class _Validator:
         plain_inputs = sum(1 for i in program.inputs if not i.refs)
         if program.body.sequential and program.body.layers:
             first = program.body.layers[0]
-            if not data_refs(first.refs) and plain_inputs != 1:
+            takes_none = first.op is not None and OPS[first.op].max_inputs == 0
+            if not data_refs(first.refs) and plain_inputs != 1 and not takes_none:
                 what = "no inputs" if plain_inputs == 0 else f"{plain_inputs} inputs"
                 self.error(first.span, f"the first layer needs 'in:' since the spec has {what}")
         self.body(program.body, top, 1)
