@@ -83,15 +83,33 @@ def _pair(value: AttrValue, dims: int = 2) -> str:
     return "×".join([_value(value)] * dims)
 
 
-def describe(node: Node) -> str:
-    """A short account of what a node computes, for the line under its title."""
+def count(number: int) -> str:
+    """A count in three significant figures: ``61.7 K``, ``25.6 M``, ``4.09 G``.
+
+    >>> count(61_706), count(25_557_032), count(4_089_184_256), count(950)
+    ('61.7 K', '25.6 M', '4.09 G', '950')
+    """
+    for scale, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if number >= scale:
+            value = number / scale
+            digits = 2 if value < 10 else 1 if value < 100 else 0
+            return f"{value:.{digits}f} {unit}"
+    return str(number)
+
+
+def describe(node: Node, fan_in: int | None = None) -> str:
+    """A short account of what a node computes, for the line under its title.
+
+    ``fan_in`` is the width of the node's inputs where shapes are known (``dense 384→256``).
+    """
     op, a = node.op, node.attr
     act = _ACT_SHORT.get(str(a("act") or "none"), str(a("act")))
     suffix = f" · {act}" if act else ""
     if op == "input":
         return format_shape(node.shape) if node.shape else "input"
     if op == "dense":
-        return f"dense {_value(a('units'))}{suffix}"
+        into = f"{fan_in} → " if fan_in is not None else ""
+        return f"dense {into}{_value(a('units'))}{suffix}"
     if op.startswith(("conv", "maxpool", "avgpool", "unpool")):
         dims = 1 if op.endswith("1d") else 3 if op.endswith("3d") else 2
         text = f"{op} {_pair(a('kernel'), dims)}"
@@ -160,8 +178,8 @@ def _css(text: str) -> str:
     return _CLASS_SAFE.sub("_", text)
 
 
-def _node_style(node: Node, theme: Theme) -> tuple[dict[str, str], str]:
-    """(attributes, HTML label) of one node."""
+def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tuple[dict[str, str], str]:
+    """(attributes, HTML label) of one node; ``sink`` nodes show their own output shape."""
     fill, border = theme.families[node.family]
     style = ["filled"]
     attrs: dict[str, str] = {}
@@ -187,7 +205,7 @@ def _node_style(node: Node, theme: Theme) -> tuple[dict[str, str], str]:
         else:
             attrs["shape"] = "box"
             style.insert(0, "rounded")
-        detail = describe(node)
+        detail = describe(node, fan_in)
         if node.label or node.family not in (
             OpFamily.ACTIVATION,
             OpFamily.REGULARIZATION,
@@ -201,9 +219,14 @@ def _node_style(node: Node, theme: Theme) -> tuple[dict[str, str], str]:
         else:
             # A plain op says what it is; its id adds nothing (it is in the tooltip).
             lines = [escape_html(detail)]
-        if node.shape is not None and node.op != "input":
+        facts = []
+        if node.shape is not None and node.op != "input" and sink:
+            facts.append(format_shape(node.shape))  # other shapes are on the outgoing edges
+        if node.params:
+            facts.append(f"{count(node.params)} params")
+        if facts:
             lines.append(
-                f'<font point-size="9" color="{theme.muted}">{escape_html(format_shape(node.shape))}</font>'
+                f'<font point-size="9" color="{theme.muted}">{escape_html(" · ".join(facts))}</font>'
             )
         tags = []
         if not node.trainable:
@@ -312,6 +335,23 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
     return [f'  legend [id="legend" class="legend" shape=plaintext fontsize=9 margin=0 label=<{table}>]']
 
 
+def _fan_in(graph: Graph) -> dict[str, int]:
+    """The summed width (last axis) of each node's data inputs, where every one is known."""
+    shapes = {n.id: n.shape for n in graph.nodes}
+    widths: dict[str, int] = {}
+    unknown: set[str] = set()
+    for e in graph.edges:
+        if e.kind not in (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED) or e.delay:
+            continue
+        shape = shapes[e.src]
+        if not shape:
+            unknown.add(e.dst)
+            continue
+        last = shape[-1]
+        widths[e.dst] = widths.get(e.dst, 0) + (last.value if isinstance(last, Sym) else last)
+    return {k: v for k, v in widths.items() if k not in unknown}
+
+
 def _cluster_label(cluster: Cluster) -> str:
     label = cluster.label
     if cluster.repeat_count > 1 and cluster.repeat_index == 0:
@@ -329,6 +369,15 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
     title = f"<b>{escape_html(graph.name)}</b>" if graph.name else ""
     if graph.summary:
         title += f'<br/><font point-size="10" color="{th.muted}">{escape_html(graph.summary)}</font>'
+    if all(n.params is not None for n in graph.nodes):
+        total = sum(n.params or 0 for n in graph.nodes)
+        fixed = sum(n.params or 0 for n in graph.nodes if not n.trainable)
+        macs = sum(n.macs or 0 for n in graph.nodes)
+        facts = f"{total:,} parameters ({count(total)})"
+        if fixed:
+            facts += f", {fixed:,} of them fixed"
+        facts += f" · {count(macs)}MACs" if macs >= 1000 else f" · {macs} MACs"
+        title += f'<br/><font point-size="10" color="{th.muted}">{escape_html(facts)}</font>'
     graph_attrs = {
         "rankdir": direction,
         "bgcolor": th.background,
@@ -354,6 +403,8 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
         f"  node{_attrs(node_attrs)}",
         f"  edge{_attrs({'fontname': th.font, 'fontsize': '9', 'arrowsize': '0.7', 'color': th.edge})}",
     ]
+    sources = {e.src for e in graph.edges if e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and e.delay == 0}
+    fan_in = _fan_in(graph)
     children: dict[str, list[Cluster]] = {}
     for c in graph.clusters:
         children.setdefault(c.parent, []).append(c)
@@ -364,7 +415,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
 
     def emit(cluster_id: str, indent: str) -> None:
         for n in members.get(cluster_id, ()):
-            attrs, html = _node_style(n, th)
+            attrs, html = _node_style(n, th, fan_in.get(n.id), n.id not in sources)
             classes = [
                 "layer",
                 f"op-{n.op}",

@@ -131,8 +131,10 @@ def format_shape(shape: Iterable[Size]) -> str:
 
     >>> format_shape((Sym("N", 1), 64, 56, 56))
     'N×64×56×56'
+    >>> format_shape(())
+    'scalar'
     """
-    return "×".join(s.text if isinstance(s, Sym) else str(s) for s in shape)
+    return "×".join(s.text if isinstance(s, Sym) else str(s) for s in shape) or "scalar"
 
 
 AttrValue = int | float | bool | str | Sym | tuple["AttrValue", ...] | None

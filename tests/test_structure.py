@@ -116,7 +116,7 @@ def test_dotted_references_reach_inside_blocks() -> None:
 
 def test_inline_groups_see_outer_names() -> None:
     g = build(
-        "  enc:\n    in: x\n    layers:\n      - {op: dense, units: 4}\n      - {op: relu}\n"
+        "  enc:\n    in: x\n    layers:\n      - {op: dense, units: 8}\n      - {op: relu}\n"
         "  dec: {op: add, in: [enc, x]}\n"
     )
     assert [n.id for n in g.nodes] == ["x", "enc.dense_1", "enc.relu_1", "dec"]
@@ -181,5 +181,5 @@ def test_repetitions_are_addressable() -> None:
 
 
 def test_frozen_block_freezes_its_layers() -> None:
-    g = build("  - {id: f, block: res, width: 4, trainable: false}\n", extra=BLOCKS)
+    g = build("  - {id: f, block: res, width: 8, trainable: false}\n", extra=BLOCKS)
     assert not any(n.trainable for n in g.nodes if n.id.startswith("f."))

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Final
 
 from ..ir import AttrValue, OpFamily
+from .rules import RULES, Rule
 
 __all__ = ["ACTIVATIONS", "OPS", "AttrSpec", "AttrType", "OpDef", "op_names"]
 
@@ -54,6 +55,7 @@ class OpDef:
     min_inputs: int = 1
     max_inputs: int | None = 1
     joins: bool = False
+    rule: Rule | None = None
 
 
 ACTIVATIONS: Final = (
@@ -112,6 +114,12 @@ def _recurrent(act: bool) -> dict[str, AttrSpec]:
         "return_sequences": AttrSpec(AttrType.BOOL, True, doc="output every step, not the last"),
         "batch_first": AttrSpec(AttrType.BOOL, True, doc="inputs are [N, T, F] (else [T, N, F])"),
         "bias": _BIAS,
+        "convention": AttrSpec(
+            AttrType.CHOICE,
+            "pytorch",
+            choices=("pytorch", "keras"),
+            doc="parameter count: two bias vectors per gate (pytorch) or one (keras lstm and rnn)",
+        ),
     }
     if act:
         attrs["act"] = AttrSpec(AttrType.CHOICE, "tanh", choices=ACTIVATIONS, doc="activation")
@@ -346,7 +354,10 @@ _TABLE: dict[str, OpDef] = {
 }
 
 OPS: Final[Mapping[str, OpDef]] = MappingProxyType(
-    {name: replace(d, name=name, attrs=MappingProxyType(dict(d.attrs))) for name, d in sorted(_TABLE.items())}
+    {
+        name: replace(d, name=name, attrs=MappingProxyType(dict(d.attrs)), rule=RULES[name])
+        for name, d in sorted(_TABLE.items())
+    }
 )
 
 

@@ -7,6 +7,7 @@ from typing import Final, Protocol
 from ..errors import SpecError
 from ..ir import Graph
 from .expand import expand
+from .shapes import infer_shapes
 from .structure import mark_bottlenecks, mark_recurrence, mark_skips
 from .validate import validate
 
@@ -22,12 +23,13 @@ class Pass(Protocol):
 
 
 # The order is a dependency chain: expansion needs valid references, cycles and skips need the
-# expanded edges, and bottlenecks need shapes.
+# expanded edges, shapes need an order free of undelayed cycles, and bottlenecks need shapes.
 PIPELINE: Final[tuple[Pass, ...]] = (
     validate,
     expand,
     mark_recurrence,
     mark_skips,
+    infer_shapes,
     mark_bottlenecks,
 )
 

@@ -9,22 +9,20 @@
   around passes a node that also reads other state) is not a skip, and ``mul`` gates rather
   than joins. A declared skip needs only to bypass some node, and a warning says when it
   bypasses none. An edge declared ``kind: data`` is left as it is.
-- Bottlenecks need shapes: a node whose feature size (all axes but the batch) is smaller than
-  something before it and something after it, and no larger than anything around it, is one.
-  Without shapes a declared bottleneck is kept as declared.
+- Bottlenecks need shapes (see :func:`mark_bottlenecks`); where shapes are unknown a declared
+  bottleneck is kept as declared.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from dataclasses import replace
 
 from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Severity, Sym
 from ..ops import OPS
 
-__all__ = ["forward_edges", "mark_bottlenecks", "mark_recurrence", "mark_skips", "topological_order"]
+__all__ = ["forward_edges", "mark_bottlenecks", "mark_recurrence", "mark_skips", "topological_order", "width"]
 
 MAX_CYCLES_REPORTED = 10
 _FORWARD = (EdgeKind.DATA, EdgeKind.SKIP)
@@ -172,15 +170,28 @@ def _reaches_around(
     return False
 
 
-def _feature_size(node: Node) -> int | None:
-    if node.shape is None or len(node.shape) < 2:
+def width(node: Node) -> int | None:
+    """A node's feature width: its channels (axis 1) for feature maps, else its last axis."""
+    shape = node.shape
+    if shape is None or len(shape) < 2:
         return None
-    return math.prod(d.value if isinstance(d, Sym) else d for d in node.shape[1:])
+    channels_first = len(shape) >= 4 or node.op.endswith("1d") or node.op == "batchnorm"
+    axis = shape[1] if channels_first else shape[-1]
+    return axis.value if isinstance(axis, Sym) else axis
 
 
 def mark_bottlenecks(graph: Graph) -> Graph:
-    """Mark narrowest points between wider sides; check declared bottlenecks where shapes exist."""
-    sizes = {n.id: _feature_size(n) for n in graph.nodes}
+    """Mark narrow points between wider sides; check declared bottlenecks where shapes exist.
+
+    A node is a bottleneck when, going backwards and forwards through nodes at least as wide
+    as it, both directions reach something wider: the code of an autoencoder, a ResNet block's
+    reduced middle, an inception module's 1×1 reductions. A narrowing that never widens again
+    (a classifier's head) is not one.
+    """
+    widths = {n.id: width(n) for n in graph.nodes}
+    # Going forwards, a join that widens (a concat with another branch) is not a decoder side:
+    # in a gated cell the gate's output is concatenated with the input again.
+    joins = {n.id for n in graph.nodes if n.op in OPS and OPS[n.op].joins}
     succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
     pred: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
     for e in forward_edges(graph):
@@ -189,40 +200,55 @@ def mark_bottlenecks(graph: Graph) -> Graph:
     diagnostics: list[Diagnostic] = []
     nodes: list[Node] = []
     for n in graph.nodes:
-        size = sizes[n.id]
-        is_bottleneck = False
-        if size is not None and n.family is not OpFamily.INPUT and Role.LOSS not in n.roles:
-            before = [s for s in (sizes[m] for m in _closure(n.id, pred)) if s is not None]
-            after = [s for s in (sizes[m] for m in _closure(n.id, succ)) if s is not None]
-            is_bottleneck = (
-                bool(before)
-                and bool(after)
-                and size < max(before)
-                and size < max(after)
-                and size <= min(before + after)
-            )
+        w = widths[n.id]
+        narrow = (
+            w is not None
+            and n.family is not OpFamily.INPUT
+            and Role.LOSS not in n.roles
+            and _wider(n.id, w, pred, widths, set())
+            and _wider(n.id, w, succ, widths, joins)
+        )
         roles: tuple[Role, ...] = tuple(r for r in n.roles if r is not Role.BOTTLENECK)
-        if is_bottleneck or (Role.BOTTLENECK in n.declared_roles and size is None):
+        if narrow or (Role.BOTTLENECK in n.declared_roles and w is None):
             roles = (*roles, Role.BOTTLENECK)
         elif Role.BOTTLENECK in n.declared_roles:
             diagnostics.append(
                 Diagnostic(
-                    n.span, f"'{n.id}' is declared a bottleneck but is not narrower than both its sides"
+                    n.span,
+                    f"'{n.id}' is declared a bottleneck, but nothing on both sides of it is wider "
+                    f"than its {w} features",
                 )
             )
         nodes.append(replace(n, roles=roles) if roles != n.roles else n)
     return replace(graph, nodes=tuple(nodes), diagnostics=(*graph.diagnostics, *diagnostics))
 
 
-def _closure(start: str, step: dict[str, list[str]]) -> list[str]:
-    seen: set[str] = set()
-    queue = deque(step[start])
-    out: list[str] = []
-    while queue:
-        n = queue.popleft()
-        if n in seen:
-            continue
-        seen.add(n)
-        out.append(n)
-        queue.extend(step[n])
-    return out
+MAX_BOTTLENECK_HOPS = 64
+
+
+def _wider(
+    start: str, w: int, step: dict[str, list[str]], widths: dict[str, int | None], passing: set[str]
+) -> bool:
+    """Whether walking ``step`` from ``start`` through nodes at least ``w`` wide finds a wider one.
+
+    Nodes in ``passing`` are walked through but do not count as wider.
+    """
+    seen = {start}
+    frontier = [start]
+    for _ in range(MAX_BOTTLENECK_HOPS):
+        nxt: list[str] = []
+        for n in frontier:
+            for m in step[n]:
+                if m in seen:
+                    continue
+                seen.add(m)
+                mw = widths[m]
+                if mw is None or mw < w:
+                    continue
+                if mw > w and m not in passing:
+                    return True
+                nxt.append(m)
+        if not nxt:
+            return False
+        frontier = nxt
+    return False

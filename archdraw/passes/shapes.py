@@ -1,0 +1,165 @@
+"""Infer every node's output shape, parameter count and MACs from the op table's rules.
+
+Nodes are visited in topological order of the edges that carry data within one step (data,
+skip and undirected edges without a delay); recurrent edges are set aside. A second round
+gives ops their delayed inputs (an echo-state reservoir's own previous state adds a weight
+matrix), and then every state fed back is checked against the state input it feeds. A node
+whose rule fails gets no shape, and the nodes after it are skipped rather than reported.
+Copies of a repeat with ``shared: true`` count their parameters once, at the first copy.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import replace
+
+from .. import sizes
+from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role
+from ..ops import OPS
+from ..ops.rules import Call, Result, Shape, ShapeError, show
+
+__all__ = ["infer_shapes"]
+
+_CARRIES = (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED)
+
+
+def _inputs(graph: Graph) -> dict[str, list[Edge]]:
+    incoming: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        if e.kind in _CARRIES and e.delay == 0:
+            incoming[e.dst].append(e)
+    return incoming
+
+
+def _order(graph: Graph, incoming: dict[str, list[Edge]]) -> list[str]:
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    degree = {n.id: len(incoming[n.id]) for n in graph.nodes}
+    for edges in incoming.values():
+        for e in edges:
+            succ[e.src].append(e.dst)
+    ready = [(index[n], n) for n, d in degree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        for m in succ[n]:
+            degree[m] -= 1
+            if degree[m] == 0:
+                heapq.heappush(ready, (index[m], m))
+    return order
+
+
+def _shared_copy(node: Node, clusters: dict[str, tuple[str, int, bool]]) -> bool:
+    """Whether ``node`` is a second or later copy of a repeat whose copies share weights."""
+    parent, last = node.id.rsplit(".", 1) if "." in node.id else ("", "")
+    if parent in clusters and clusters[parent][2] and last.isdigit() and int(last) > 1:
+        return True  # a repeated op
+    cluster = node.cluster
+    while cluster in clusters:
+        up, index, shared = clusters[cluster]
+        if shared and index > 1:
+            return True
+        cluster = up
+    return False
+
+
+def _attrs(node: Node) -> dict[str, object]:
+    values: dict[str, object] = {name: spec.default for name, spec in OPS[node.op].attrs.items()}
+    values.update((a.name, a.value) for a in node.attrs)
+    return values
+
+
+def infer_shapes(graph: Graph) -> Graph:
+    """Fill in ``shape``, ``params`` and ``macs`` of every node; shape errors are located."""
+    incoming = _inputs(graph)
+    nodes = {n.id: n for n in graph.nodes}
+    shapes: dict[str, Shape] = {}
+    results: dict[str, Result] = {}
+    diagnostics: list[Diagnostic] = []
+    failed: set[str] = set()
+    order = _order(graph, incoming)
+    ordered = set(order)
+    for node_id in (n for n in nodes if n not in ordered):
+        diagnostics.append(
+            Diagnostic(
+                nodes[node_id].span,
+                f"'{node_id}' is on a cycle of undirected or data edges; shapes need an order",
+            )
+        )
+
+    def call(node: Node, delayed: tuple[Shape, ...]) -> Call:
+        edges = incoming[node.id]
+        return Call(
+            op=node.op,
+            node=node.id,
+            inputs=tuple(shapes[e.src] for e in edges),
+            sources=tuple(e.src for e in edges),
+            attrs=_attrs(node),  # type: ignore[arg-type]
+            delayed=delayed,
+        )
+
+    for node_id in order:
+        node = nodes[node_id]
+        if any(e.src in failed for e in incoming[node_id]):
+            failed.add(node_id)
+            continue
+        if node.op == "input":
+            if node.shape is None:
+                what = "state input" if node.has_role(Role.STATE) else "input"
+                diagnostics.append(Diagnostic(node.span, f"{what} '{node_id}' needs 'shape:'"))
+                failed.add(node_id)
+                continue
+            shapes[node_id] = node.shape
+            results[node_id] = Result(node.shape)
+            continue
+        try:
+            result = OPS[node.op].rule(call(node, ()))  # type: ignore[misc]
+        except (ShapeError, sizes.SizeError) as exc:
+            diagnostics.append(Diagnostic(node.span, str(exc)))
+            failed.add(node_id)
+            continue
+        shapes[node_id] = result.shape
+        results[node_id] = result
+
+    # Second round: delayed inputs (known now) add their weights; state fed back must fit.
+    for e in graph.edges:
+        if e.kind is not EdgeKind.RECURRENT or e.src not in shapes or e.dst not in shapes:
+            continue
+        dst = nodes[e.dst]
+        if dst.has_role(Role.STATE):
+            fed, state = shapes[e.src], shapes[e.dst]
+            if len(fed) != len(state) or not all(sizes.same(a, b) for a, b in zip(fed, state, strict=True)):
+                diagnostics.append(
+                    Diagnostic(
+                        e.span,
+                        f"state '{e.dst}' is {show(state)} but '{e.src}' feeds back {show(fed)}",
+                    )
+                )
+    delayed_into: dict[str, list[Shape]] = {}
+    for e in graph.edges:
+        if e.kind is EdgeKind.RECURRENT and e.src in shapes:
+            delayed_into.setdefault(e.dst, []).append(shapes[e.src])
+    for node_id in order:
+        node = nodes[node_id]
+        # A recurrent layer op counts its recurrent weights itself; inputs have none.
+        if node_id in failed or node.op == "input" or node.family is OpFamily.RECURRENT:
+            continue
+        delayed = tuple(delayed_into.get(node_id, ()))
+        if delayed:
+            try:
+                results[node_id] = OPS[node.op].rule(call(node, delayed))  # type: ignore[misc]
+            except (ShapeError, sizes.SizeError) as exc:
+                diagnostics.append(Diagnostic(node.span, str(exc)))
+
+    clusters = {c.id: (c.parent, c.repeat_index, c.shared) for c in graph.clusters}
+    updated: list[Node] = []
+    for node in graph.nodes:
+        result = results.get(node.id)
+        if result is None:
+            updated.append(node)
+            continue
+        params = 0 if _shared_copy(node, clusters) else result.params
+        updated.append(replace(node, shape=result.shape, params=params, macs=result.macs))
+    return replace(graph, nodes=tuple(updated), diagnostics=(*graph.diagnostics, *diagnostics))
