@@ -147,7 +147,7 @@ def describe(node: Node, fan_in: int | None = None) -> str:
     if op == "upsample":
         return f"upsample ×{_value(a('scale') or 2)}"
     if op in ("adaptive_avgpool2d", "adaptive_maxpool2d"):
-        return f"{op.replace('adaptive_', 'adaptive ')} → {_pair(a('output'))}"
+        return f"{op.replace('adaptive_', 'adaptive ')} → {_pair(a('size'))}"
     if op == "reshape":
         return f"reshape {_value(a('shape'))}"
     if op == "noise":

@@ -217,6 +217,7 @@ class Layer:
     trainable: bool = True
     roles: tuple[Role, ...] = ()
     repeat: int = 1
+    repeat_expr: Attr | None = None  # a repeat count written as a size expression
     shared: bool = False
     shape: tuple[Attr, ...] | None = None
     output: str = ""

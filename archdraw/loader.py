@@ -480,22 +480,27 @@ class _Reader:
             layer_id = self.attempt(self.ident, id_node, "layer id")
         refs = self.refs(in_node) if (in_node := m.get("in")) is not None else ()
         repeat = 1
+        repeat_expr: Attr | None = None
         if (rn := m.get("repeat")) is not None:
-            repeat = self.attempt(self.integer, rn, "repeat", 1) or 1
+            if isinstance(rn, YScalar) and isinstance(rn.value, str):
+                text = self.attempt(self.expression, rn, "repeat")
+                repeat_expr = Attr("repeat", text, rn.span) if text is not None else None
+            else:
+                repeat = self.attempt(self.integer, rn, "repeat", 1) or 1
             if repeat > MAX_REPEAT:
                 self.diagnostics.append(Diagnostic(rn.span, f"repeat must be at most {MAX_REPEAT}"))
                 repeat = 1
         shared = False
         if (sn := m.get("shared")) is not None:
             shared = bool(self.attempt(self.boolean, sn, "shared"))
-            if shared and repeat == 1:
+            if shared and repeat == 1 and repeat_expr is None:
                 self.diagnostics.append(
                     Diagnostic(sn.span, "'shared' says repetitions share weights; add 'repeat: N'")
                 )
         if m.get("output") is not None and kind != "layers":
             self.diagnostics.append(Diagnostic(m.span, "'output' belongs to groups ('layers:') and blocks"))
         span = given_id.span if given_id is not None else m.span
-        base = replace(self.common(m, span), refs=refs, repeat=repeat, shared=shared)
+        base = replace(self.common(m, span), refs=refs, repeat=repeat, repeat_expr=repeat_expr, shared=shared)
         # A layer that cannot be read is kept, without op, block or body, so references to it
         # do not add errors of their own.
         broken = replace(base, id=layer_id or self.auto_id("layer", counters), auto_id=layer_id is None)

@@ -164,13 +164,13 @@ _TABLE: dict[str, OpDef] = {
         "",
         OpFamily.POOLING,
         "average pooling to a fixed output size",
-        {"output": _req(AttrType.INTS, "output height and width")},
+        {"size": _req(AttrType.INTS, "output height and width")},
     ),
     "adaptive_maxpool2d": OpDef(
         "",
         OpFamily.POOLING,
         "max pooling to a fixed output size",
-        {"output": _req(AttrType.INTS, "output height and width")},
+        {"size": _req(AttrType.INTS, "output height and width")},
     ),
     "unpool2d": OpDef(
         "",

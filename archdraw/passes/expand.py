@@ -31,6 +31,7 @@ from ..ir import (
     Span,
     Sym,
 )
+from ..loader import MAX_REPEAT
 from ..ops import OPS, AttrType
 from .validate import data_refs
 
@@ -156,6 +157,17 @@ class _Expander:
 
     # -- structure ---------------------------------------------------------------------------
 
+    def repeat_count(self, attr: Attr, env: dict[str, Size]) -> int:
+        """A repeat count written as an expression: a positive integer up to MAX_REPEAT."""
+        value = self.evaluate(attr.value, env, attr.span, AttrType.SIZE)
+        count = value.value if isinstance(value, Sym) else value
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            return 1  # reported by evaluate
+        if count > MAX_REPEAT:
+            self.error(attr.span, f"repeat {attr.value!r} is {count}; at most {MAX_REPEAT} repetitions")
+            return 1
+        return count
+
     def add_cluster(self, cluster: Cluster) -> None:
         if cluster.id not in self.cluster_ids:
             self.cluster_ids.add(cluster.id)
@@ -203,6 +215,8 @@ class _Expander:
         cluster = self.group_cluster(layer, cluster)
         base = f"{prefix}{layer.id}"
         reps = layer.repeat
+        if layer.repeat_expr is not None:
+            reps = self.repeat_count(layer.repeat_expr, scope.env)
         frozen = frozen or not layer.trainable
         block = self.blocks[layer.block] if layer.block is not None else None
         label = layer.label or (block.label if block is not None else "") or layer.id

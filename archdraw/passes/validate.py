@@ -69,7 +69,8 @@ class _Validator:
             if "." in ref.target:
                 layer = self.find(scope, head)
                 second = ref.target.split(".")[1]
-                if layer is not None and layer.op is not None and not (second.isdigit() and layer.repeat > 1):
+                repeated = layer is not None and (layer.repeat > 1 or layer.repeat_expr is not None)
+                if layer is not None and layer.op is not None and not (second.isdigit() and repeated):
                     self.error(
                         ref.span, f"'{head}' is a single layer; 'a.b' reaches inside blocks and groups"
                     )
@@ -121,6 +122,8 @@ class _Validator:
     def layer(self, layer: Layer, scope: _Scope, given: int) -> None:
         if layer.op is None and layer.block is None and layer.body is None:
             return  # a layer the loader could not read: its error is already reported
+        if layer.repeat_expr is not None:
+            self.check_exprs((layer.repeat_expr,), scope.env, None)
         undirected = sum(1 for r in layer.refs if r.kind is EdgeKind.UNDIRECTED)
         if layer.op is not None:
             opdef = OPS[layer.op]

@@ -1,0 +1,105 @@
+"""Parameter and MAC counts that fall out of shape inference, against published figures.
+
+Sources:
+- torchvision model documentation ("Num params", "GFLOPS" per model; its GFLOPS are
+  multiply-accumulates of convolution and linear layers): AlexNet 61,100,840; VGG-16
+  138,357,544 and 15.47; ResNet-18 11,689,512; ResNet-50 25,557,032 and 4.09; GoogLeNet
+  6,624,904. https://pytorch.org/vision/stable/models.html
+- VGG-16's exact 15,470,264,320 MACs and ResNet-50's 4,089,184,256 are the sums over those
+  layers at 224×224, as counted by ptflops/fvcore for the torchvision models.
+- LeNet-5 with full connections (6 and 16 maps, 120-84-10 dense): 61,706, as in
+  Dive into Deep Learning, "Convolutional Neural Networks (LeNet)". https://d2l.ai
+- ResNet-50 stage outputs 56×56×256, 28×28×512, 14×14×1024, 7×7×2048: the paper's Table 1.
+- LSTM, input 128, hidden 256: PyTorch's nn.LSTM holds weight_ih (4H×F), weight_hh (4H×H),
+  bias_ih and bias_hh (4H each): 395,264; Keras's LSTM has one bias (4H): 394,240.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import archdraw
+from archdraw.ir import Graph
+from archdraw.sizes import value
+
+from .conftest import ROOT
+
+
+def analysed(name: str) -> Graph:
+    return archdraw.analyze(archdraw.load(ROOT / "specs" / f"{name}.yaml"))
+
+
+def totals(graph: Graph) -> tuple[int, int]:
+    return sum(n.params or 0 for n in graph.nodes), sum(n.macs or 0 for n in graph.nodes)
+
+
+@pytest.mark.parametrize(
+    ("spec", "params"),
+    [
+        ("lenet5", 61_706),
+        ("alexnet", 61_100_840),
+        ("vgg16", 138_357_544),
+        ("resnet18", 11_689_512),
+        ("resnet50", 25_557_032),
+        ("googlenet", 6_624_904),
+    ],
+)
+def test_parameter_counts(spec: str, params: int) -> None:
+    assert totals(analysed(spec))[0] == params
+
+
+@pytest.mark.parametrize(("spec", "macs"), [("vgg16", 15_470_264_320), ("resnet50", 4_089_184_256)])
+def test_mac_counts(spec: str, macs: int) -> None:
+    assert totals(analysed(spec))[1] == macs
+
+
+def test_resnet50_stage_outputs() -> None:
+    graph = analysed("resnet50")
+    # The last block of each stage ends in its ReLU.
+    stages = {"conv2.2": (256, 56), "conv3.3": (512, 28), "conv4.5": (1024, 14), "conv5.2": (2048, 7)}
+    for stage, (channels, side) in stages.items():
+        shape = graph.node(f"{stage}.relu_1").shape
+        assert shape is not None
+        assert [value(s) for s in shape[1:]] == [channels, side, side]
+
+
+def test_info_json_reports_the_totals() -> None:
+    info = archdraw.to_info(analysed("resnet50"))
+    assert (info["params"], info["macs"]) == (25_557_032, 4_089_184_256)
+
+
+LSTM = """archdraw: 1
+name: one LSTM layer
+dims: {{N: 1, T: 20}}
+inputs:
+  x: [N, T, 128]
+layers:
+  - {{op: lstm, units: 256{extra}}}
+"""
+
+
+@pytest.mark.parametrize(("extra", "params"), [("", 395_264), (", convention: keras", 394_240)])
+def test_lstm_layer_conventions(extra: str, params: int) -> None:
+    graph = archdraw.analyze(archdraw.loads(LSTM.format(extra=extra)))
+    assert graph.node("lstm_1").params == params
+    assert [str(s) for s in graph.node("lstm_1").shape or ()] == ["N", "T", "256"]
+
+
+def test_shared_repeats_count_weights_once(tmp_path: Path) -> None:
+    # A deeply-recursive network applies one convolution several times: one set of weights.
+    spec = """archdraw: 1
+name: recursion
+dims: {N: 1}
+inputs:
+  x: [N, 64, 8, 8]
+layers:
+  - {op: conv2d, channels: 64, kernel: 3, padding: 1, repeat: 4, shared: SHARED}
+"""
+    shared = archdraw.analyze(archdraw.loads(spec.replace("SHARED", "true")))
+    distinct = archdraw.analyze(archdraw.loads(spec.replace("SHARED", "false")))
+    one = 64 * 64 * 9 + 64
+    assert totals(shared)[0] == one
+    assert totals(distinct)[0] == 4 * one
+    assert totals(shared)[1] == totals(distinct)[1]  # the work is done four times either way
