@@ -258,7 +258,7 @@ def global_pool(c: Call) -> Result:
 def adaptive_pool(c: Call) -> Result:
     """Pool to a fixed output size."""
     shape, _ = _spatial(c, 2)
-    out = c.tuple("output", 2)
+    out = c.tuple("size", 2)
     return Result((shape[0], shape[1], *out))
 
 
