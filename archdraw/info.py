@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ir import Graph, Role, format_shape
+from .ir import Graph, Role, Sym, format_shape
 
 __all__ = ["to_info", "to_text"]
 
@@ -28,7 +28,9 @@ def to_info(graph: Graph) -> dict[str, Any]:
                 "op": n.op,
                 "label": n.label or n.id,
                 "group": n.cluster or None,
-                "shape": format_shape(n.shape) if n.shape is not None else None,
+                "shape": [s.text if isinstance(s, Sym) else s for s in n.shape]
+                if n.shape is not None
+                else None,
                 "params": n.params,
                 "macs": n.macs,
                 "role": _role(n.roles),

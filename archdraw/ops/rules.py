@@ -128,18 +128,33 @@ def _padding(c: Call, dims: int) -> tuple[int, ...] | str:
     return c.tuple("padding", dims, 0)
 
 
-def _window(
-    c: Call, extent: Size, kernel: int, stride: int, pad: int | str, dilation: int, ceil: bool, axis: int
-) -> Size:
-    """Output length of a sliding window along one axis (convolution and pooling)."""
-    if pad == "same":
-        return sizes.ceildiv(extent, stride)
-    pad = 0 if pad == "valid" else int(pad)
+def _windows(
+    c: Call,
+    spatial: Shape,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    pad: tuple[int, ...] | str,
+    dilation: tuple[int, ...],
+    ceil: bool,
+) -> Shape:
+    """Output lengths of a sliding window over the spatial axes (convolution and pooling)."""
+    pads = (0,) * len(spatial) if isinstance(pad, str) else pad
+    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True)]
+    padded = [sizes.value(e) + 2 * p for e, p in zip(spatial, pads, strict=True)]
+    if pad != "same" and any(s > p for s, p in zip(spans, padded, strict=True)):
+        what = "kernel " + "×".join(map(str, kernel))
+        if any(d > 1 for d in dilation):
+            what += " (dilated to " + "×".join(map(str, spans)) + ")"
+        c.fail(f"{what} is larger than the padded input {'×'.join(map(str, padded))}")
+    return tuple(
+        sizes.ceildiv(e, s) if pad == "same" else _window(e, k, s, p, d, ceil)
+        for e, k, s, p, d in zip(spatial, kernel, stride, pads, dilation, strict=True)
+    )
+
+
+def _window(extent: Size, kernel: int, stride: int, pad: int, dilation: int, ceil: bool) -> Size:
+    """Output length of a sliding window along one axis that fits its padded input."""
     span = dilation * (kernel - 1) + 1
-    padded = sizes.value(extent) + 2 * pad
-    if span > padded:
-        what = f"kernel {kernel}" + (f" (dilated to {span})" if dilation > 1 else "")
-        c.fail(f"{what} is larger than the padded input {padded} along axis {axis}")
     top = sizes.add(extent, 2 * pad - span)
     if ceil:
         out = sizes.add(sizes.ceildiv(top, stride), 1)
@@ -168,19 +183,7 @@ def conv(dims: int) -> Rule:
                 f"groups {groups} must divide input channels {cin} and output channels {sizes.value(cout)}"
             )
         pad = _padding(c, dims)
-        out = tuple(
-            _window(
-                c,
-                spatial[i],
-                kernel[i],
-                stride[i],
-                pad if isinstance(pad, str) else pad[i],
-                dilation[i],
-                False,
-                i + 2,
-            )
-            for i in range(dims)
-        )
+        out = _windows(c, spatial, kernel, stride, pad, dilation, False)
         per_output = (cin // groups) * math.prod(kernel)
         params = sizes.value(cout) * per_output + (sizes.value(cout) if c.attr("bias") else 0)
         macs = _batch(shape) * sizes.value(cout) * sizes.product_value(out) * per_output
@@ -236,12 +239,7 @@ def pool(dims: int) -> Rule:
         if not isinstance(pad, str) and any(2 * p > k for p, k in zip(pad, kernel, strict=True)):
             c.fail("padding must be at most half the kernel")
         ceil = bool(c.attr("ceil_mode"))
-        out = tuple(
-            _window(
-                c, spatial[i], kernel[i], stride[i], pad if isinstance(pad, str) else pad[i], 1, ceil, i + 2
-            )
-            for i in range(dims)
-        )
+        out = _windows(c, spatial, kernel, stride, pad, (1,) * dims, ceil)
         return Result((shape[0], shape[1], *out))
 
     return rule
@@ -440,7 +438,8 @@ def _broadcast(c: Call, a: Shape, b: Shape, index: int) -> Shape:
         elif sizes.value(x) == 1:
             out.append(y)
         else:
-            c.fail(f"cannot broadcast {show(a)} with {show(b)}{c.source(index)}")
+            first = c.source(0) if index == 1 else ""
+            c.fail(f"cannot broadcast {show(a)}{first} with {show(b)}{c.source(index)}")
     return tuple(out)
 
 
