@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-from .ir import AttrValue, Cluster, EdgeKind, Graph, Node, OpFamily, Role, Sym, format_shape
+from .ir import AttrValue, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Role, Sym, format_shape
 from .theme import THEMES, Theme
 
 __all__ = ["describe", "escape_html", "escape_string", "to_dot"]
@@ -265,8 +265,7 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
         attrs["tooltip"] = f"{e.src} → {e.dst} ({e.kind.value})"
         label = e.label
         if e.kind is EdgeKind.RECURRENT:
-            step = "t" if e.axis == "time" else e.axis
-            label = label or f"{step}−{e.delay}"
+            label = label or _delay_mark(e)
         elif e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not label:
             shape = nodes[e.src].shape
             if shape is not None:
@@ -282,6 +281,11 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             src, dst = dst, src
         lines.append(f"  {src} -> {dst}{_attrs(attrs)}")
     return lines
+
+
+def _delay_mark(edge: Edge) -> str:
+    """``t−1`` for a one-step delay in time, ``depth−2`` for two steps along depth."""
+    return f"{'t' if edge.axis == 'time' else edge.axis}−{edge.delay}"
 
 
 _EDGE_MEANING = {
@@ -306,8 +310,8 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         style_attr = f' style="{style}"' if style in ("dashed", "dotted") else ""
         text = escape_html(_EDGE_MEANING[kind])
         if kind is EdgeKind.RECURRENT:
-            delays = sorted({e.delay for e in graph.edges if e.kind is kind})
-            steps = ", ".join(f"t−{d}" for d in delays[:3]) + (", …" if len(delays) > 3 else "")
+            delays = sorted({_delay_mark(e) for e in graph.edges if e.kind is kind and not e.label})
+            steps = ", ".join(delays[:3]) + (", …" if len(delays) > 3 else "")
             text = f'<font color="{color}">{escape_html(steps)}</font> {text}'
         rows.append(
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="{width}" color="{color}"'
@@ -316,7 +320,7 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
     marks: list[tuple[str, str, str, str]] = []  # text, cell style, fill, border
     nodes = graph.nodes
     if any(n.has_role(Role.STATE) for n in nodes):
-        marks.append(("state fed back from the previous step", "rounded,dashed", *theme.state))
+        marks.append(("state fed back from an earlier step", "rounded,dashed", *theme.state))
     if any(not n.trainable for n in nodes):
         marks.append(("fixed (untrained) weights", "rounded", "white", theme.fixed))
     if any(n.has_role(Role.BOTTLENECK) for n in nodes):

@@ -27,7 +27,7 @@ def to_info(graph: Graph) -> dict[str, Any]:
                 "id": n.id,
                 "op": n.op,
                 "label": n.label or n.id,
-                "group": n.cluster or None,
+                "group": n.group or n.cluster or None,
                 "shape": [s.text if isinstance(s, Sym) else s for s in n.shape]
                 if n.shape is not None
                 else None,

@@ -22,7 +22,7 @@ from .ir import Span
 __all__ = ["MAX_DEPTH", "MAX_VALUES", "YMap", "YScalar", "YSeq", "YValue", "decode", "parse"]
 
 MAX_DEPTH = 64
-MAX_VALUES = 200_000
+MAX_VALUES = 2_000_000
 MAX_INT_DIGITS = 30
 
 ScalarValue = str | int | float | bool | None
@@ -168,7 +168,7 @@ class _Builder:
         return float(text.replace("_", ""))
 
     def build(self, events: Iterator[yaml.Event]) -> YValue | None:
-        # Each frame: [kind, start event, items, pending key, anchor, size]
+        # Each frame: [kind, start event, items, pending key, anchor, size, keys seen (line)]
         stack: list[list[Any]] = []
         root: YValue | None = None
         documents = 0
@@ -191,10 +191,10 @@ class _Builder:
                 if event.anchor:
                     self.open_anchors.add(event.anchor)
                 kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
-                stack.append([kind, event, [], None, event.anchor, 1])
+                stack.append([kind, event, [], None, event.anchor, 1, {}])
                 continue
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                kind, start, items, _, anchor, size = stack.pop()
+                kind, start, items, _, anchor, size, _ = stack.pop()
                 span = _span(self.path, start.start_mark)
                 value = YMap(tuple(items), span) if kind == "map" else YSeq(tuple(items), span)
                 if anchor:
@@ -236,12 +236,12 @@ class _Builder:
                 if value.text == "<<" and not value.quoted:
                     raise self.fail("YAML merge keys ('<<') are not supported; use a block", event.start_mark)
                 key = YScalar(str(value.value), value.text, value.span, value.quoted)
-                for earlier, _ in frame[2]:
-                    if earlier.value == key.value:
-                        raise self.fail(
-                            f"duplicate key {key.value!r} (first at line {earlier.span.line})",
-                            event.start_mark,
-                        )
+                if key.value in frame[6]:
+                    raise self.fail(
+                        f"duplicate key {key.value!r} (first at line {frame[6][key.value]})",
+                        event.start_mark,
+                    )
+                frame[6][key.value] = key.span.line
                 frame[3] = key
             else:
                 frame[2].append((frame[3], value))

@@ -131,6 +131,8 @@ class _Expander:
         for attr in layer.attrs:
             spec = specs.get(attr.name)
             kind = spec.type if spec is not None else None
+            if kind is AttrType.SHAPE and layer.op != "reshape":
+                kind = AttrType.SIZE  # only reshape infers a size from -1
             out.append(Attr(attr.name, self.evaluate(attr.value, env, attr.span, kind), attr.span))
         return tuple(out)
 
@@ -254,6 +256,8 @@ class _Expander:
             # inputs (a block's second input, say) are the same for every repetition.
             if rep == 1:
                 current = first_inputs
+            elif layer.op is not None and OPS[layer.op].max_inputs == 0:
+                current = []  # copies of an op that reads nothing (noise) are not chained
             elif layer.op is not None and explicit:
                 current = [entry.output]
             else:

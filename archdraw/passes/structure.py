@@ -170,12 +170,35 @@ def _reaches_around(
     return False
 
 
-def width(node: Node) -> int | None:
-    """A node's feature width: its channels (axis 1) for feature maps, else its last axis."""
+# Ops that read the last axis as features: a 3-axis tensor after them is a sequence [N, T, F].
+_SEQUENCE_OPS = frozenset({"dense", "rnn", "lstm", "gru", "attention", "embedding", "layernorm"})
+
+
+def _layouts(graph: Graph) -> dict[str, bool]:
+    """Whether each node's output is channels-first: feature maps, and [N, C, L] after 1-D ops."""
+    preds: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in forward_edges(graph):
+        preds[e.dst].append(e.src)
+    nodes = {n.id: n for n in graph.nodes}
+    layout: dict[str, bool] = {}
+    for node_id in topological_order(graph):
+        n = nodes[node_id]
+        rank = len(n.shape) if n.shape is not None else 0
+        if rank != 3:
+            layout[node_id] = rank >= 4
+        elif n.op.endswith("1d") or n.op == "batchnorm":
+            layout[node_id] = True
+        else:
+            inherited = any(layout.get(p, False) for p in preds[node_id])
+            layout[node_id] = inherited and n.op not in _SEQUENCE_OPS
+    return layout
+
+
+def width(node: Node, channels_first: bool) -> int | None:
+    """A node's feature width: its channels (axis 1) when channels-first, else its last axis."""
     shape = node.shape
     if shape is None or len(shape) < 2:
         return None
-    channels_first = len(shape) >= 4 or node.op.endswith("1d") or node.op == "batchnorm"
     axis = shape[1] if channels_first else shape[-1]
     return axis.value if isinstance(axis, Sym) else axis
 
@@ -188,7 +211,8 @@ def mark_bottlenecks(graph: Graph) -> Graph:
     reduced middle, an inception module's 1×1 reductions. A narrowing that never widens again
     (a classifier's head) is not one.
     """
-    widths = {n.id: width(n) for n in graph.nodes}
+    layout = _layouts(graph)
+    widths = {n.id: width(n, layout.get(n.id, False)) for n in graph.nodes}
     # Going forwards, a join that widens (a concat with another branch) is not a decoder side:
     # in a gated cell the gate's output is concatenated with the input again.
     joins = {n.id for n in graph.nodes if n.op in OPS and OPS[n.op].joins}
@@ -223,7 +247,7 @@ def mark_bottlenecks(graph: Graph) -> Graph:
     return replace(graph, nodes=tuple(nodes), diagnostics=(*graph.diagnostics, *diagnostics))
 
 
-MAX_BOTTLENECK_HOPS = 64
+MAX_BOTTLENECK_HOPS = 16
 
 
 def _wider(

@@ -41,7 +41,12 @@ class _Scope:
             scope = scope.parent
 
     def resolves(self, name: str) -> bool:
-        return any(name == n for n in self.visible())
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return True
+            scope = scope.parent
+        return False
 
 
 class _Validator:
@@ -224,7 +229,8 @@ class _Validator:
         if program.body.sequential and program.body.layers:
             first = program.body.layers[0]
             takes_none = first.op is not None and OPS[first.op].max_inputs == 0
-            if not data_refs(first.refs) and plain_inputs != 1 and not takes_none:
+            names_own = first.body is not None and not first.body.sequential
+            if not data_refs(first.refs) and plain_inputs != 1 and not takes_none and not names_own:
                 what = "no inputs" if plain_inputs == 0 else f"{plain_inputs} inputs"
                 self.error(first.span, f"the first layer needs 'in:' since the spec has {what}")
         self.body(program.body, top, 1)
