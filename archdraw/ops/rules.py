@@ -339,6 +339,8 @@ def reshape(c: Call) -> Result:
     target = c.attr("shape")
     assert isinstance(target, tuple)
     total = sizes.product_value(shape)
+    if sum(1 for t in target if isinstance(t, (int, Sym)) and sizes.value(t) == -1) > 1:
+        c.fail(f"may have one -1 (the size inferred), got {_show_target(target)}")
     known = [t for t in target if not (isinstance(t, int) and t == -1)]
     fixed = sizes.product_value(s for s in known if isinstance(s, (int, Sym)))
     out: list[Size] = []
@@ -361,10 +363,15 @@ def _show_target(target: tuple[AttrValue, ...]) -> str:
 def permute(c: Call) -> Result:
     """Reorder axes."""
     shape = c.input()
-    axes = c.tuple("axes", len(shape))
-    if sorted(axes) != list(range(len(shape))):
-        c.fail(f"axes {list(axes)} are not an order of the {len(shape)} axes of {show(shape)}")
-    return Result(tuple(shape[a] for a in axes))
+    written = c.attr("axes")
+    axes = written if isinstance(written, tuple) else (written,)
+    numbers = [sizes.value(a) for a in axes if isinstance(a, (int, Sym)) and not isinstance(a, bool)]
+    rank = len(shape)
+    # Negative axes count from the end, as NumPy's transpose allows.
+    order = [a % rank if -rank <= a < rank else a for a in numbers]
+    if sorted(order) != list(range(rank)):
+        c.fail(f"axes {numbers} are not an order of the {rank} axes of {show(shape)}")
+    return Result(tuple(shape[a] for a in order))
 
 
 def _axis(c: Call, shape: Shape, axis: int) -> int:
