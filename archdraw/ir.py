@@ -218,6 +218,7 @@ class Layer:
     roles: tuple[Role, ...] = ()
     repeat: int = 1
     repeat_expr: Attr | None = None  # a repeat count written as a size expression
+    when: Attr | None = None  # the layer exists only where this expression is not 0
     shared: bool = False
     shape: tuple[Attr, ...] | None = None
     output: str = ""

@@ -73,6 +73,7 @@ _LAYER_KEYS = (
     "role",
     "repeat",
     "shared",
+    "when",
     "output",
 )
 _INPUT_KEYS = ("shape", "label", "note", "group", "from", "delay", "axis", "role")
@@ -500,7 +501,13 @@ class _Reader:
         if m.get("output") is not None and kind != "layers":
             self.diagnostics.append(Diagnostic(m.span, "'output' belongs to groups ('layers:') and blocks"))
         span = given_id.span if given_id is not None else m.span
-        base = replace(self.common(m, span), refs=refs, repeat=repeat, repeat_expr=repeat_expr, shared=shared)
+        when: Attr | None = None
+        if (wn := m.get("when")) is not None:
+            condition = self.attempt(self.int_or_expr, wn, "when")
+            when = Attr("when", condition, wn.span) if condition is not None else None
+        base = replace(
+            self.common(m, span), refs=refs, repeat=repeat, repeat_expr=repeat_expr, shared=shared, when=when
+        )
         # A layer that cannot be read is kept, without op, block or body, so references to it
         # do not add errors of their own.
         broken = replace(base, id=layer_id or self.auto_id("layer", counters), auto_id=layer_id is None)

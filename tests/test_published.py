@@ -57,10 +57,10 @@ def test_mac_counts(spec: str, macs: int) -> None:
 
 def test_resnet50_stage_outputs() -> None:
     graph = analysed("resnet50")
-    # The last block of each stage ends in its ReLU.
-    stages = {"conv2.2": (256, 56), "conv3.3": (512, 28), "conv4.5": (1024, 14), "conv5.2": (2048, 7)}
+    # The last block of each stage ends in its ReLU, 'out'.
+    stages = {"conv2.3": (256, 56), "conv3.4": (512, 28), "conv4.6": (1024, 14), "conv5.3": (2048, 7)}
     for stage, (channels, side) in stages.items():
-        shape = graph.node(f"{stage}.relu_1").shape
+        shape = graph.node(f"{stage}.out").shape
         assert shape is not None
         assert [value(s) for s in shape[1:]] == [channels, side, side]
 

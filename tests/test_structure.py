@@ -183,3 +183,26 @@ def test_repetitions_are_addressable() -> None:
 def test_frozen_block_freezes_its_layers() -> None:
     g = build("  - {id: f, block: res, width: 8, trainable: false}\n", extra=BLOCKS)
     assert not any(n.trainable for n in g.nodes if n.id.startswith("f."))
+
+
+def test_when_leaves_a_layer_out_and_passes_its_input_on() -> None:
+    blocks = (
+        "blocks:\n  blk:\n    params: {project: 0}\n    layers:\n"
+        "      main: {op: relu, in: x}\n"
+        "      short: {op: dense, in: x, units: 8, when: project}\n"
+        "      add: {op: add, in: [main, short]}\n"
+    )
+    g = build("  - {id: b, block: blk, project: first, repeat: 3}\n", extra=blocks)
+    ids = [n.id for n in g.nodes]
+    assert "b.1.short" in ids and "b.2.short" not in ids and "b.3.short" not in ids
+    # Where 'short' is left out, 'add' reads the block's input directly: an identity skip.
+    assert kinds(g)[("b.1.add", "b.2.add")] == "skip"
+    assert kinds(g)[("b.1.short", "b.1.add")] == "data"
+
+
+def test_repetition_names_in_attributes() -> None:
+    g = build("  - {id: fc, op: dense, units: 4 * index, repeat: 3}\n")
+    assert [g.node(f"fc.{k}").attr("units") for k in (1, 2, 3)] == [4, 8, 12]
+    text = "archdraw: 1\nname: t\ndims: {index: 2}\ninputs: {x: [1, 4]}\nlayers: [relu]\n"
+    with pytest.raises(SpecError, match="'index' names a repetition's number"):
+        archdraw.analyze(archdraw.loads(text))

@@ -252,6 +252,7 @@ class _Expander:
                 first_inputs.append(placeholder)
         for rep in range(1, reps + 1):
             rep_id = f"{base}.{rep}" if reps > 1 else base
+            env = {**scope.env, "index": rep, "first": int(rep == 1)}
             # Repetition k > 1 reads repetition k − 1 in place of the first input; the other
             # inputs (a block's second input, say) are the same for every repetition.
             if rep == 1:
@@ -262,8 +263,13 @@ class _Expander:
                 current = [entry.output]
             else:
                 current = [entry.output, *first_inputs[1:]]
+            if layer.when is not None and not self.included(layer.when, env):
+                # Left out here: the layer passes its first input on, as an identity would.
+                entry.output = self.pass_through(layer, scope, current, rep_id, entry)
+                entry.reps.append(entry.output)
+                continue
             if layer.op is not None:
-                self.add_node(self.node(layer, rep_id, container, scope.env, frozen))
+                self.add_node(self.node(layer, rep_id, container, env, frozen))
                 self.connect(current, rep_id, layer.span)
                 written = explicit if rep == 1 else explicit[1:]
                 for ref in layer.refs:
@@ -289,7 +295,7 @@ class _Expander:
                 )
             )
             if block is not None:
-                inner = _Scope({}, None, self.block_env(layer, block, scope.env))
+                inner = _Scope({}, None, self.block_env(layer, block, env))
                 body, wanted, input_names = block.body, block.output, block.inputs
             else:
                 assert layer.body is not None
@@ -302,6 +308,28 @@ class _Expander:
             inner.output = inner.names[wanted].output if wanted and wanted in inner.names else last
             entry.output = inner.output
         return entry.output
+
+    def included(self, when: Attr, env: dict[str, Size]) -> bool:
+        """Whether a ``when:`` condition holds (is not 0) in ``env``."""
+        value = self.evaluate(when.value, env, when.span, AttrType.INT)
+        return value is None or (value.value if isinstance(value, Sym) else value) != 0
+
+    def pass_through(
+        self, layer: Layer, scope: _Scope, current: list[str], rep_id: str, entry: _Entry
+    ) -> str:
+        """The node a left-out layer stands for: its first input."""
+        if current:
+            return current[0]
+        explicit = data_refs(layer.refs)
+        if explicit:
+            placeholder = f"\0bind:{rep_id}:when"
+            self.pending.append(_Pending(explicit[0], scope, placeholder, layer.id, "", entry))
+            return placeholder
+        self.error(
+            layer.when.span if layer.when else layer.span,
+            f"'{layer.id}' is left out by 'when' but has no input to pass on",
+        )
+        return ""
 
     def node(self, layer: Layer, node_id: str, cluster: str, env: dict[str, Size], frozen: bool) -> Node:
         assert layer.op is not None

@@ -15,7 +15,11 @@ from ..errors import did_you_mean
 from ..ir import Attr, BlockDef, Body, Diagnostic, EdgeKind, Graph, Layer, Ref, Span
 from ..ops import OPS, AttrType
 
-__all__ = ["data_refs", "validate"]
+__all__ = ["REPETITION_NAMES", "data_refs", "validate"]
+
+# Names a layer's expressions may use for the repetition being expanded: its number (from 1),
+# and 1 in the first repetition, else 0 (so 'stride: 1 + first' strides only the first copy).
+REPETITION_NAMES = frozenset({"index", "first"})
 
 _EXPR_TYPES = (AttrType.SIZE, AttrType.INT, AttrType.INTS, AttrType.PADDING, AttrType.SHAPE)
 
@@ -55,6 +59,9 @@ class _Validator:
         self.diagnostics: list[Diagnostic] = []
         self.blocks = {b.name: b for b in graph.program.blocks}
         self.dims = frozenset(d.name for d in graph.dims)
+        for dim in graph.dims:
+            if dim.name in REPETITION_NAMES:
+                self.error(dim.span, f"'{dim.name}' names a repetition's number; choose another dim name")
 
     def error(self, span: Span, message: str) -> None:
         self.diagnostics.append(Diagnostic(span, message))
@@ -102,7 +109,7 @@ class _Validator:
                     continue
                 for name in expr.names(expr.parse(value)):
                     if name not in env:
-                        known = sorted(env)
+                        known = sorted(env - REPETITION_NAMES)
                         listing = (
                             f" (known: {', '.join(known)})" if known and not did_you_mean(name, known) else ""
                         )
@@ -129,6 +136,10 @@ class _Validator:
             return  # a layer the loader could not read: its error is already reported
         if layer.repeat_expr is not None:
             self.check_exprs((layer.repeat_expr,), scope.env, None)
+        # A repetition's own attributes may use its number: 'index' (from 1) and 'first'.
+        own = scope.env | REPETITION_NAMES
+        if layer.when is not None:
+            self.check_exprs((layer.when,), own, None)
         undirected = sum(1 for r in layer.refs if r.kind is EdgeKind.UNDIRECTED)
         if layer.op is not None:
             opdef = OPS[layer.op]
@@ -142,7 +153,7 @@ class _Validator:
                 self.error(
                     layer.span, f"{layer.op} '{layer.id}' has no input; add 'in:' naming the layer it reads"
                 )
-            self.check_exprs(layer.attrs, scope.env, layer.op)
+            self.check_exprs(layer.attrs, own, layer.op)
         else:
             what = "block" if layer.block is not None else "group"
             for ref in layer.refs:
@@ -160,7 +171,7 @@ class _Validator:
             block = self.blocks.get(layer.block)
             if block is None:
                 return
-            self.call(layer, block, given, scope.env)
+            self.call(layer, block, given, own)
         elif layer.body is not None:
             if layer.body.sequential and given == 0:
                 self.error(layer.span, f"group '{layer.id}' has no input; add 'in:'")
@@ -191,6 +202,8 @@ class _Validator:
             scope.names[name] = block.span
         earlier: set[str] = set(self.dims)
         for param in block.params:
+            if param.name in REPETITION_NAMES:
+                self.error(param.span, f"'{param.name}' names a repetition's number; choose another name")
             self.check_exprs((param,), frozenset(earlier), None)
             earlier.add(param.name)
         self.body(block.body, scope, len(block.inputs))
