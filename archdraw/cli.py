@@ -176,7 +176,14 @@ def _spec_files(paths: Sequence[Path]) -> Iterator[Path]:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems, not the summary.")
-def validate(paths: tuple[Path, ...], quiet: bool) -> None:
+@click.option(
+    "--execute",
+    "run_numpy",
+    is_flag=True,
+    help="Also run each spec that checks cleanly with NumPy (small random weights, every dim at "
+    "its example size) and report any node whose array shape differs from its inferred shape.",
+)
+def validate(paths: tuple[Path, ...], quiet: bool, run_numpy: bool) -> None:
     """Check specs (files, or directories searched for *.yaml and *.yml).
 
     Every problem of every spec is printed as path:line:col: error: message. Exits 1 if any
@@ -188,7 +195,11 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
     errors = warnings = failed = 0
     sources: dict[str, str | None] = {}
     for path in files:
-        _, diagnostics = _analyze(path)
+        graph, diagnostics = _analyze(path)
+        if run_numpy and graph is not None and not any(d.is_error for d in diagnostics):
+            from .execute import execute  # here, so that NumPy is imported only for --execute
+
+            diagnostics = (*diagnostics, *execute(graph))
         _report(diagnostics, sources)
         spec_errors = sum(1 for d in diagnostics if d.is_error)
         errors += spec_errors

@@ -154,6 +154,8 @@ def describe(node: Node, fan_in: int | None = None) -> str:
         return f"noise {a('dist') or 'normal'} {_value(a('shape'))}"
     if op == "custom":
         return str(a("kind") or "custom")
+    if op == "block":
+        return node.note
     if op in _SYMBOLS:
         return _SYMBOLS[op]
     if op == "gradient_reversal":
@@ -180,7 +182,7 @@ def _css(text: str) -> str:
 
 def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tuple[dict[str, str], str]:
     """(attributes, HTML label) of one node; ``sink`` nodes show their own output shape."""
-    fill, border = theme.families[node.family]
+    fill, border = theme.families.get(node.family, theme.families[OpFamily.CUSTOM])
     style = ["filled"]
     attrs: dict[str, str] = {}
     small = node.op in _SMALL_OPS and not node.label and not node.has_role(Role.OUTPUT)
@@ -200,6 +202,8 @@ def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tup
             attrs["shape"] = "ellipse"
         elif node.op == "memory":
             attrs["shape"] = "cylinder"
+        elif node.op == "block":
+            attrs["shape"] = "box3d"  # a stack of layers drawn as one
         elif node.family is OpFamily.SAMPLING:
             attrs["shape"] = "ellipse"
         else:
@@ -237,15 +241,17 @@ def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tup
             lines.append(
                 f'<font point-size="9" color="{theme.muted}"><i>{escape_html(", ".join(tags))}</i></font>'
             )
-        if node.note:
+        if node.note and node.op != "block":
             lines.append(f'<font point-size="9" color="{theme.muted}">{escape_html(node.note)}</font>')
         html = "<br/>".join(lines)
     if not node.trainable:
-        style.append("bold")
+        style.append(theme.fixed_style)
         border = theme.fixed
+        if theme.fixed_width is not None:
+            attrs["penwidth"] = theme.fixed_width
     if node.has_role(Role.BOTTLENECK):
         border = theme.bottleneck
-        attrs["penwidth"] = "2.2"
+        attrs["penwidth"] = theme.bottleneck_width
     attrs.update(style=",".join(style), fillcolor=fill, color=border)
     return attrs, html
 
@@ -305,7 +311,7 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
             continue
         attrs = theme.edges[kind]
         color = attrs.get("color", theme.edge)
-        width = "2" if float(attrs.get("penwidth", "1")) >= 1.5 else "1"
+        width = str(max(1, round(float(attrs.get("penwidth", "1")))))
         style = attrs.get("style", "")
         style_attr = f' style="{style}"' if style in ("dashed", "dotted") else ""
         text = escape_html(_EDGE_MEANING[kind])
@@ -317,17 +323,22 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="{width}" color="{color}"'
             f'{style_attr}></td><td align="left">{text}</td></tr>'
         )
-    marks: list[tuple[str, str, str, str]] = []  # text, cell style, fill, border
+    marks: list[tuple[str, str, str, str, str]] = []  # text, cell style, fill, border, border width
+    fixed_style = ",".join(
+        ["rounded", *(s for s in theme.fixed_style.split(",") if s in ("dashed", "dotted"))]
+    )
+    bottleneck_width = str(max(2, round(float(theme.bottleneck_width))))
     nodes = graph.nodes
     if any(n.has_role(Role.STATE) for n in nodes):
-        marks.append(("state fed back from an earlier step", "rounded,dashed", *theme.state))
+        marks.append(("state fed back from an earlier step", "rounded,dashed", *theme.state, "2"))
     if any(not n.trainable for n in nodes):
-        marks.append(("fixed (untrained) weights", "rounded", "white", theme.fixed))
+        marks.append(("fixed (untrained) weights", fixed_style, theme.legend_fill, theme.fixed, "2"))
     if any(n.has_role(Role.BOTTLENECK) for n in nodes):
-        marks.append(("bottleneck", "rounded", "white", theme.bottleneck))
-    for text, style, fill, border in marks:
+        marks.append(("bottleneck", "rounded", theme.legend_fill, theme.bottleneck, bottleneck_width))
+    for text, style, fill, border, border_width in marks:
         rows.append(
-            f'<tr><td width="36" height="12" fixedsize="true" border="2" style="{style}" bgcolor="{fill}"'
+            f'<tr><td width="36" height="12" fixedsize="true" border="{border_width}" style="{style}"'
+            f' bgcolor="{fill}"'
             f' color="{border}"></td><td align="left">{escape_html(text)}</td></tr>'
         )
     if not rows:
@@ -356,10 +367,14 @@ def _fan_in(graph: Graph) -> dict[str, int]:
     return {k: v for k, v in widths.items() if k not in unknown}
 
 
-def _cluster_label(cluster: Cluster) -> str:
-    label = cluster.label
+def _cluster_label(cluster: Cluster, theme: Theme) -> str:
+    """The HTML label of a cluster: its name, "×N" on a repeat, and a view's detail line."""
+    label = escape_html(cluster.label)
     if cluster.repeat_count > 1 and cluster.repeat_index == 0:
-        label += f"  ×{cluster.repeat_count}" + (" shared weights" if cluster.shared else "")
+        badge = f"×{cluster.repeat_count}" + (" shared weights" if cluster.shared else "")
+        label += f"  <b>{escape_html(badge)}</b>"
+    if cluster.detail:
+        label += f'<br align="left"/><font point-size="9">{escape_html(cluster.detail)}</font>'
     return label
 
 
@@ -373,10 +388,8 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
     title = f"<b>{escape_html(graph.name)}</b>" if graph.name else ""
     if graph.summary:
         title += f'<br/><font point-size="10" color="{th.muted}">{escape_html(graph.summary)}</font>'
-    if all(n.params is not None for n in graph.nodes):
-        total = sum(n.params or 0 for n in graph.nodes)
-        fixed = sum(n.params or 0 for n in graph.nodes if not n.trainable)
-        macs = sum(n.macs or 0 for n in graph.nodes)
+    if graph.totals is not None:
+        total, fixed, macs = graph.totals.params, graph.totals.fixed, graph.totals.macs
         facts = f"{total:,} parameters ({count(total)})"
         if fixed:
             facts += f", {fixed:,} of them fixed"
@@ -450,7 +463,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
                 "tooltip": c.note or c.label,
                 "margin": "10",
             }
-            out.append(f"{indent}  graph{_attrs(attrs, escape_html(_cluster_label(c)))}")
+            out.append(f"{indent}  graph{_attrs(attrs, _cluster_label(c, th))}")
             emit(c.id, indent + "  ")
             out.append(f"{indent}}}")
 

@@ -29,6 +29,8 @@ __all__ = [
     "Span",
     "Style",
     "Sym",
+    "Totals",
+    "ViewDefaults",
     "format_shape",
 ]
 
@@ -110,6 +112,7 @@ class OpFamily(enum.Enum):
     GRADIENT = "gradient"
     LOSS = "loss"
     CUSTOM = "custom"
+    BLOCK = "block"  # a whole block drawn as one node by a view
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,17 @@ class Style:
 
     rankdir: str = "TB"
     theme: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewDefaults:
+    """The view a spec asks for unless the command line says otherwise (see archdraw.views)."""
+
+    depth: int | None = None
+    expand: tuple[str, ...] = ()
+    expand_repeats: bool = False
+    unroll: int = 0
+    max_nodes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +286,7 @@ class Cluster:
     repeat_count: int = 1
     shared: bool = False
     note: str = ""
+    detail: str = ""  # a view's second line, e.g. the shapes going into and out of a fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +336,15 @@ class Edge:
 
 
 @dataclass(frozen=True, slots=True)
+class Totals:
+    """Whole-model counts, kept when a view draws only part of the model."""
+
+    params: int
+    fixed: int
+    macs: int
+
+
+@dataclass(frozen=True, slots=True)
 class Graph:
     """A spec's model: metadata, the program as written and, once expanded, nodes and edges."""
 
@@ -332,11 +356,13 @@ class Graph:
     reference: Reference | None = None
     dims: tuple[Dim, ...] = ()
     style: Style = field(default_factory=Style)
+    view: ViewDefaults = field(default_factory=ViewDefaults)
     nodes: tuple[Node, ...] = ()
     edges: tuple[Edge, ...] = ()
     clusters: tuple[Cluster, ...] = ()
     expanded: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
+    totals: Totals | None = None
 
     def node(self, node_id: str) -> Node:
         """The node called ``node_id``; KeyError if there is none."""

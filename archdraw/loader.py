@@ -31,6 +31,7 @@ from .ir import (
     Role,
     Span,
     Style,
+    ViewDefaults,
 )
 from .ops import OPS, AttrSpec, AttrType
 from .source import YMap, YScalar, YSeq, YValue, decode, parse
@@ -42,6 +43,7 @@ FORMAT_VERSION = 1
 MAX_SPEC_BYTES = 4 * 1024 * 1024
 MAX_REPEAT = 10_000
 MAX_DELAY = 1_000
+MAX_STEPS = 64  # time steps a view unrolls
 MAX_TEXT = 4_000
 RANKDIRS = ("TB", "LR", "BT", "RL")
 
@@ -59,6 +61,7 @@ _TOP_KEYS = (
     "blocks",
     "outputs",
     "style",
+    "view",
 )
 _LAYER_KEYS = (
     "id",
@@ -787,6 +790,27 @@ class _Reader:
                 self.fail("reference url must start with http:// or https://", un.span)
         return Reference(title or url, url, node.span)
 
+    def view(self, node: YValue) -> ViewDefaults:
+        m = self.mapping(node, "view")
+        self.check_keys(m, ("depth", "expand", "expand_repeats", "unroll", "max_nodes"), "view")
+        view = ViewDefaults()
+        if (dn := m.get("depth")) is not None:
+            view = replace(view, depth=self.attempt(self.integer, dn, "view depth", 1))
+        if (en := m.get("expand")) is not None:
+            items = en.items if isinstance(en, YSeq) else (en,)
+            names = [self.attempt(self.string, item, "view expand") for item in items]
+            view = replace(view, expand=tuple(n for n in names if n is not None))
+        if (rn := m.get("expand_repeats")) is not None:
+            view = replace(view, expand_repeats=bool(self.attempt(self.boolean, rn, "view expand_repeats")))
+        if (un := m.get("unroll")) is not None:
+            steps = self.attempt(self.integer, un, "view unroll", 0)
+            if steps is not None and steps > MAX_STEPS:
+                self.diagnostics.append(Diagnostic(un.span, f"view unroll takes at most {MAX_STEPS} steps"))
+            view = replace(view, unroll=steps or 0)
+        if (mn := m.get("max_nodes")) is not None:
+            view = replace(view, max_nodes=self.attempt(self.integer, mn, "view max_nodes", 1))
+        return view
+
     def style(self, node: YValue) -> Style:
         m = self.mapping(node, "style")
         self.check_keys(m, ("rankdir", "theme"), "style")
@@ -851,6 +875,9 @@ class _Reader:
         style = Style()
         if (node := root.get("style")) is not None:
             style = self.attempt(self.style, node) or Style()
+        view = ViewDefaults()
+        if (node := root.get("view")) is not None:
+            view = self.attempt(self.view, node) or ViewDefaults()
         blocks: list[BlockDef] = []
         if (node := root.get("blocks")) is not None:
             headers = self.attempt(self.block_headers, node)
@@ -893,6 +920,7 @@ class _Reader:
             reference=reference,
             dims=dims,
             style=style,
+            view=view,
             diagnostics=tuple(self.diagnostics),
         )
 

@@ -11,6 +11,7 @@ import pytest
 import archdraw
 from archdraw.dot import escape_html, escape_string
 from archdraw.ir import EdgeKind, Graph
+from archdraw.views import View, apply_view
 
 from .conftest import SPECS
 
@@ -27,7 +28,10 @@ def _cwd(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
 def test_golden_dot(spec: Path, golden: Callable[[str, str], None]) -> None:
-    golden(f"{spec.stem}.dot", archdraw.to_dot(analysed(spec)))
+    # The default view: what `archdraw render SPEC` draws.
+    graph = analysed(spec)
+    shown, _ = apply_view(graph, View.of(graph.view))
+    golden(f"{spec.stem}.dot", archdraw.to_dot(shown))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])

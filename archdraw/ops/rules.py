@@ -141,7 +141,9 @@ def _windows(
     pads = (0,) * len(spatial) if isinstance(pad, str) else pad
     spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True)]
     padded = [sizes.value(e) + 2 * p for e, p in zip(spatial, pads, strict=True)]
-    if pad != "same" and any(s > p for s, p in zip(spans, padded, strict=True)):
+    # In ceil mode the last window may hang over the end: one window fits when it starts inside.
+    overhang = [s - 1 if ceil else 0 for s in stride]
+    if pad != "same" and any(s > p + o for s, p, o in zip(spans, padded, overhang, strict=True)):
         what = "kernel " + "×".join(map(str, kernel))
         if any(d > 1 for d in dilation):
             what += " (dilated to " + "×".join(map(str, spans)) + ")"
@@ -204,6 +206,10 @@ def conv_transpose(dims: int) -> Rule:
         stride = c.tuple("stride", dims, 1)
         dilation = c.tuple("dilation", dims, 1)
         extra = c.tuple("output_padding", dims, 0)
+        if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
+            c.fail("needs kernel, stride and dilation of at least 1")
+        if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation, strict=True)):
+            c.fail("needs output_padding smaller than either stride or dilation")
         if c.attr("padding") in ("same", "valid"):
             c.fail("takes integer padding")
         pad = c.tuple("padding", dims, 0)
@@ -235,6 +241,8 @@ def pool(dims: int) -> Rule:
         shape, spatial = _spatial(c, dims)
         kernel = c.tuple("kernel", dims)
         stride = c.tuple("stride", dims) if c.attr("stride") is not None else kernel
+        if min(kernel) < 1 or min(stride) < 1:
+            c.fail("needs kernel and stride of at least 1")
         pad = _padding(c, dims)
         if not isinstance(pad, str) and any(2 * p > k for p, k in zip(pad, kernel, strict=True)):
             c.fail("padding must be at most half the kernel")
@@ -265,7 +273,12 @@ def unpool(c: Call) -> Result:
     shape, spatial = _spatial(c, 2)
     kernel = c.tuple("kernel", 2)
     stride = c.tuple("stride", 2) if c.attr("stride") is not None else kernel
-    if len(c.inputs) > 1 and sizes.product_value(c.inputs[1]) != sizes.product_value(shape):
+    if min(kernel) < 1 or min(stride) < 1:
+        c.fail("needs kernel and stride of at least 1")
+    if len(c.inputs) > 1 and (
+        len(c.inputs[1]) != len(shape)
+        or not all(sizes.same(a, b) for a, b in zip(c.inputs[1], shape, strict=True))
+    ):
         c.fail(f"switches {show(c.inputs[1])}{c.source(1)} do not match its input {show(shape)}")
     out = tuple(sizes.add(sizes.mul(sizes.sub(spatial[i], 1), stride[i]), kernel[i]) for i in range(2))
     return Result((shape[0], shape[1], *out))
@@ -277,6 +290,10 @@ def upsample(c: Call) -> Result:
     if len(shape) < 3:
         c.fail(f"needs an input with spatial axes [N, C, ...], got {show(shape)}{c.source(0)}")
     scale = c.tuple("scale", len(shape) - 2)
+    if min(scale) < 1:
+        c.fail("needs a scale of at least 1")
+    if c.attr("mode") == "bilinear" and len(shape) != 4:
+        c.fail(f"bilinear mode needs an input [N, C, H, W], got {show(shape)}{c.source(0)}")
     return Result((*shape[:2], *(sizes.mul(s, f) for s, f in zip(shape[2:], scale, strict=True))))
 
 
@@ -292,6 +309,11 @@ def dense(c: Call) -> Result:
             sizes.same(a, b) for a, b in zip(other[:-1], shape[:-1], strict=True)
         ):
             c.fail(f"inputs {show(shape)} and {show(other)} from '{source}' differ before the last axis")
+    for other in c.delayed:
+        if len(other) != len(shape) or not all(
+            sizes.same(a, b) for a, b in zip(other[:-1], shape[:-1], strict=True)
+        ):
+            c.fail(f"input {show(shape)} and the delayed input {show(other)} differ before the last axis")
     fan_in = sum(widths)
     params = fan_in * sizes.value(units) + (sizes.value(units) if c.attr("bias") else 0)
     macs = sizes.product_value(shape[:-1]) * fan_in * sizes.value(units)
@@ -301,6 +323,14 @@ def dense(c: Call) -> Result:
 def same_shape(c: Call) -> Result:
     """Element-wise ops keep their input's shape."""
     return Result(c.input())
+
+
+def lrn(c: Call) -> Result:
+    """Local response normalisation across channels: ``[N, C, ...]`` with at least one more axis."""
+    shape = c.input()
+    if len(shape) < 3:
+        c.fail(f"needs an input [N, C, ...] with at least 3 axes, got {show(shape)}{c.source(0)}")
+    return Result(shape)
 
 
 def softmax(c: Call) -> Result:
@@ -564,15 +594,19 @@ def memory_access(c: Call) -> Result:
     """NTM-style read or write heads: ``memory [N, S, W]`` and ``controller [N, C]``."""
     mem = c.input(3, layout="[N, slots, width]")
     ctrl = c.input(2, index=1, layout="[N, features]")
-    n, slots, width = (sizes.value(s) for s in mem)
+    # The batches broadcast: a memory of batch 1 (one without inputs) serves every controller.
+    if not sizes.same(mem[0], ctrl[0]) and 1 not in (sizes.value(mem[0]), sizes.value(ctrl[0])):
+        c.fail(f"memory {show(mem)}{c.source(0)} and controller {show(ctrl)}{c.source(1)} differ in batch")
+    batch = ctrl[0] if sizes.value(mem[0]) == 1 else mem[0]
+    n, slots, width = (sizes.value(s) for s in (batch, *mem[1:]))
     features = sizes.value(ctrl[1])
     heads = c.size("heads")
     per = _head_outputs(c, width)
     params = heads * (features * per + per)
     macs = n * heads * (features * per + 2 * slots * width)
     if c.op == "memory_read":
-        return Result((mem[0], sizes.mul(mem[2], heads)), params, macs)
-    return Result(mem, params, macs)
+        return Result((batch, sizes.mul(mem[2], heads)), params, macs)
+    return Result((batch, *mem[1:]), params, macs)
 
 
 def noise(c: Call) -> Result:
@@ -594,37 +628,44 @@ def sample(c: Call) -> Result:
 def loss(c: Call) -> Result:
     """A loss is a scalar; prediction and target must fit each other."""
     pred = c.input()
-    if len(c.inputs) > 1:
-        target = c.inputs[1]
-        if c.op == "cross_entropy":
-            fits = len(target) == len(pred) - 1 and all(
-                sizes.same(a, b) for a, b in zip(target, pred[:1] + pred[2:], strict=True)
+    target = c.inputs[1] if len(c.inputs) > 1 else None
+    if c.op == "cross_entropy":
+        if not pred:
+            c.fail(f"needs class scores [N, C, ...] or [C], got {show(pred)}{c.source(0)}")
+        ids = pred[:1] + pred[2:] if len(pred) > 1 else ()  # [N, C, ...] → [N, ...]; [C] → []
+        if target is not None and not any(
+            len(target) == len(fits) and all(sizes.same(a, b) for a, b in zip(target, fits, strict=True))
+            for fits in (ids, pred)
+        ):
+            c.fail(
+                f"target {show(target)}{c.source(1)} fits neither class ids nor probabilities of {show(pred)}"
             )
-            fits = fits or (
-                len(target) == len(pred) and all(sizes.same(a, b) for a, b in zip(target, pred, strict=True))
+    elif c.op == "ctc_loss":
+        if len(pred) != 3 or (
+            target is not None and (len(target) != 2 or not sizes.same(pred[0], target[0]))
+        ):
+            c.fail(
+                "needs log-probabilities [N, T, C] and targets [N, S], "
+                f"got {show(pred)}" + (f" and {show(target)}" if target is not None else "")
             )
-            if not fits:
-                c.fail(
-                    f"target {show(target)}{c.source(1)} fits neither class ids nor probabilities "
-                    f"of {show(pred)}"
-                )
-        elif c.op == "ctc_loss":
-            if len(pred) != 3 or len(target) != 2 or not sizes.same(pred[0], target[0]):
-                c.fail(
-                    "needs log-probabilities [N, T, C] and targets [N, S], "
-                    f"got {show(pred)} and {show(target)}"
-                )
-        elif c.op == "style_loss":
-            if len(pred) != 4 or len(target) != 4 or not sizes.same(pred[1], target[1]):
-                c.fail(
-                    "compares Gram matrices of [N, C, H, W] maps with one C, "
-                    f"got {show(pred)} and {show(target)}"
-                )
-        elif c.op != "kl_divergence":
-            if len(pred) != len(target) or not all(
-                sizes.same(a, b) for a, b in zip(pred, target, strict=True)
-            ):
-                c.fail(f"prediction {show(pred)}{c.source(0)} and target {show(target)}{c.source(1)} differ")
+        if not 0 <= c.size("blank") < sizes.value(pred[2]):
+            c.fail(f"blank {c.size('blank')} is not one of the {sizes.value(pred[2])} classes")
+    elif c.op == "style_loss":
+        if len(pred) != 4 or (
+            target is not None
+            and (
+                len(target) != 4
+                or not sizes.same(pred[1], target[1])
+                or not (sizes.same(pred[0], target[0]) or 1 in (sizes.value(pred[0]), sizes.value(target[0])))
+            )
+        ):
+            c.fail(
+                "compares Gram matrices of [N, C, H, W] maps with one C (and one N, or N = 1 on one side), "
+                f"got {show(pred)}" + (f" and {show(target)}" if target is not None else "")
+            )
+    elif c.op != "kl_divergence" and target is not None:
+        if len(pred) != len(target) or not all(sizes.same(a, b) for a, b in zip(pred, target, strict=True)):
+            c.fail(f"prediction {show(pred)}{c.source(0)} and target {show(target)}{c.source(1)} differ")
     return Result(())
 
 
@@ -660,7 +701,7 @@ RULES: Mapping[str, Rule] = {
     "upsample": upsample,
     "batchnorm": batchnorm,
     "layernorm": layernorm,
-    "lrn": same_shape,
+    "lrn": lrn,
     "dropout": same_shape,
     "relu": same_shape,
     "sigmoid": same_shape,

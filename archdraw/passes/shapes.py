@@ -14,7 +14,7 @@ import heapq
 from dataclasses import replace
 
 from .. import sizes
-from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role
+from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Totals
 from ..ops import OPS
 from ..ops.rules import Call, Result, Shape, ShapeError, show
 
@@ -162,4 +162,11 @@ def infer_shapes(graph: Graph) -> Graph:
             continue
         params = 0 if _shared_copy(node, clusters) else result.params
         updated.append(replace(node, shape=result.shape, params=params, macs=result.macs))
-    return replace(graph, nodes=tuple(updated), diagnostics=(*graph.diagnostics, *diagnostics))
+    totals = None
+    if all(n.params is not None for n in updated):
+        totals = Totals(
+            params=sum(n.params or 0 for n in updated),
+            fixed=sum(n.params or 0 for n in updated if not n.trainable),
+            macs=sum(n.macs or 0 for n in updated),
+        )
+    return replace(graph, nodes=tuple(updated), diagnostics=(*graph.diagnostics, *diagnostics), totals=totals)

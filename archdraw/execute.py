@@ -1,0 +1,169 @@
+"""Run an analysed graph with the NumPy reference ops and check every node's shape against inference."""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from . import sizes
+from .ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Size, Sym
+from .ops.reference import AnyArray, run
+from .ops.rules import show
+
+__all__ = ["MAX_ACTIVATION", "MAX_MACS", "execute"]
+
+MAX_MACS = 2 * 10**10  # multiply-accumulates of the whole graph
+MAX_ACTIVATION = 5 * 10**7  # values in the largest node output
+
+# Data flows within one step along these edges when they have no delay (as in the shapes pass).
+_CARRIES = (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED)
+# What a reference may raise when an op refuses its inputs.
+_FAILURES = (ArithmeticError, LookupError, TypeError, ValueError, MemoryError)
+
+
+def _inputs(graph: Graph) -> dict[str, list[Edge]]:
+    incoming: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        if e.kind in _CARRIES and e.delay == 0:
+            incoming[e.dst].append(e)
+    return incoming
+
+
+def _order(graph: Graph, incoming: dict[str, list[Edge]]) -> list[str]:
+    """A topological order of the undelayed data edges, ties broken by spec order."""
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    degree = {n.id: len(incoming[n.id]) for n in graph.nodes}
+    for edges in incoming.values():
+        for e in edges:
+            succ[e.src].append(e.dst)
+    ready = [(index[n], n) for n, d in degree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        for m in succ[n]:
+            degree[m] -= 1
+            if degree[m] == 0:
+                heapq.heappush(ready, (index[m], m))
+    return order
+
+
+def _values(shape: tuple[Size, ...]) -> tuple[int, ...]:
+    return tuple(sizes.value(s) for s in shape)
+
+
+def _budget(graph: Graph) -> Diagnostic | None:
+    """A refusal when running the graph would take too long or too much memory."""
+    macs = sum(n.macs or 0 for n in graph.nodes)
+    if macs > MAX_MACS:
+        return Diagnostic(
+            graph.span,
+            f"not executed: the graph needs {macs:.3g} multiply-accumulates, more than the "
+            f"{MAX_MACS:.0e} 'validate --execute' runs; use smaller example sizes for the dims",
+        )
+    largest = max(graph.nodes, key=lambda n: math.prod(_values(n.shape or ())), default=None)
+    if largest is not None and largest.shape is not None:
+        values = math.prod(_values(largest.shape))
+        if values > MAX_ACTIVATION:
+            return Diagnostic(
+                largest.span,
+                f"not executed: '{largest.id}' outputs {values:.3g} values {show(largest.shape)}, more "
+                f"than the {MAX_ACTIVATION:.0e} 'validate --execute' holds; use smaller example sizes",
+            )
+    return None
+
+
+def _source(node: Node, consumers: list[Node], rng: np.random.Generator) -> AnyArray:
+    """An input's value: zeros for state at step one, token ids for embeddings, else noise."""
+    assert node.shape is not None
+    shape = _values(node.shape)
+    if node.has_role(Role.STATE):
+        return np.zeros(shape)
+    if consumers and all(c.op == "embedding" for c in consumers):
+        vocab = min(sizes.value(v) if isinstance(v := c.attr("vocab"), (int, Sym)) else 1 for c in consumers)
+        return rng.integers(0, max(vocab, 1), size=shape)
+    return rng.standard_normal(shape)
+
+
+def execute(graph: Graph, seed: int = 0) -> list[Diagnostic]:
+    """Run ``graph`` (analysed) with NumPy and small random weights; shape mismatches are located.
+
+    Every dim takes its example size. Nodes run in topological order of the data, skip and
+    undirected edges without a delay; a delayed input is fed zeros of the fed-back shape (step
+    one) and state inputs start at zero. A node whose array differs from its inferred shape, or
+    whose op fails, gets a diagnostic at its span, and the nodes after it are not run. A graph
+    beyond :data:`MAX_MACS` or :data:`MAX_ACTIVATION` is refused with one diagnostic.
+    """
+    unshaped = [n for n in graph.nodes if n.shape is None]
+    if unshaped:
+        return [
+            Diagnostic(unshaped[0].span, f"'{unshaped[0].id}' has no inferred shape; analyse the graph first")
+        ]
+    refusal = _budget(graph)
+    if refusal is not None:
+        return [refusal]
+    nodes = {n.id: n for n in graph.nodes}
+    incoming = _inputs(graph)
+    consumers: dict[str, list[Node]] = {n.id: [] for n in graph.nodes}
+    for node_id, edges in incoming.items():
+        for e in edges:
+            consumers[e.src].append(nodes[node_id])
+    delayed_from: dict[str, list[str]] = {}
+    for e in graph.edges:
+        if e.kind is EdgeKind.RECURRENT:
+            delayed_from.setdefault(e.dst, []).append(e.src)
+    rng = np.random.default_rng(seed)
+    values: dict[str, AnyArray] = {}
+    pending = {node_id: len(users) for node_id, users in consumers.items()}
+    failed: set[str] = set()
+    diagnostics: list[Diagnostic] = []
+    for node_id in _order(graph, incoming):
+        node = nodes[node_id]
+        assert node.shape is not None
+        edges = incoming[node_id]
+        if any(e.src in failed for e in edges):
+            failed.add(node_id)
+            continue
+        if node.op == "input":
+            out: AnyArray = _source(node, consumers[node_id], rng)
+        else:
+            # A recurrent layer op runs its own recurrence; other ops get zeros for step one.
+            delayed = (
+                []
+                if node.family is OpFamily.RECURRENT
+                else [np.zeros(_values(nodes[src].shape or ())) for src in delayed_from.get(node_id, [])]
+            )
+            attrs = {a.name: a.value for a in node.attrs}
+            try:
+                out = run(node.op, [values[e.src] for e in edges], attrs, rng, delayed)
+            except _FAILURES as exc:
+                diagnostics.append(
+                    Diagnostic(node.span, f"{node.op} '{node_id}' fails when run with NumPy: {exc}")
+                )
+                failed.add(node_id)
+                continue
+        for e in edges:
+            pending[e.src] -= 1
+            if not pending[e.src]:
+                del values[e.src]
+        expected = _values(node.shape)
+        if out.shape != expected:
+            given = show(node.shape)
+            numbers = "[" + ", ".join(map(str, expected)) + "]"
+            diagnostics.append(
+                Diagnostic(
+                    node.span,
+                    f"{node.op} '{node_id}' computes an array of shape [{', '.join(map(str, out.shape))}] "
+                    f"when run with NumPy, but its inferred shape is {given}"
+                    + (f" = {numbers}" if numbers != given else ""),
+                )
+            )
+            failed.add(node_id)
+            continue
+        if pending[node_id]:
+            values[node_id] = out
+    return diagnostics

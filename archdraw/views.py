@@ -1,0 +1,352 @@
+"""Views of an analysed graph: repeats folded to one copy, blocks collapsed below a depth.
+
+A view answers a question about the same model at a chosen level of detail. It returns a new
+:class:`~archdraw.ir.Graph` (the analysed one is not changed), whose totals still describe the
+whole model, and notes on what it folded on its own.
+
+- Folding a repeat keeps its first copy, inside the repeat's cluster, which is labelled "×N"
+  and with the shapes going in and out; edges between copies are dropped, and edges to or from
+  later copies are drawn to or from the first.
+- Collapsing a block (``depth``) draws everything inside it as one node, with the block's
+  output shape and its parameter total; a recurrent edge inside it stays, as a loop on it.
+- ``expand`` names blocks (by id or block name) that are never collapsed or folded.
+- When a view would exceed ``max_nodes``, deeper blocks are collapsed until it fits, and a
+  note says so, rather than handing the layout engine a graph it takes minutes to draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from .ir import Cluster, Edge, EdgeKind, Graph, Node, OpFamily, ViewDefaults, format_shape
+from .loader import MAX_STEPS
+
+__all__ = ["DEFAULT_MAX_NODES", "View", "apply_view"]
+
+DEFAULT_MAX_NODES = 40
+MAX_UNROLLED_NODES = 2_000
+
+
+class ViewError(ValueError):
+    """A view that cannot be drawn as asked (the message says what to ask instead)."""
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What to show: see the module docstring."""
+
+    depth: int | None = None
+    expand: tuple[str, ...] = ()
+    expand_repeats: bool = False
+    unroll: int = 0
+    max_nodes: int = DEFAULT_MAX_NODES
+
+    @classmethod
+    def of(cls, defaults: ViewDefaults) -> View:
+        """The view a spec's ``view:`` section asks for."""
+        return cls(
+            depth=defaults.depth,
+            expand=defaults.expand,
+            expand_repeats=defaults.expand_repeats,
+            unroll=defaults.unroll,
+            max_nodes=defaults.max_nodes or DEFAULT_MAX_NODES,
+        )
+
+
+def _depths(clusters: Iterable[Cluster]) -> dict[str, int]:
+    by_id = {c.id: c for c in clusters}
+    depths: dict[str, int] = {}
+
+    def depth(cid: str) -> int:
+        if cid not in depths:
+            parent = by_id[cid].parent
+            depths[cid] = 1 if parent not in by_id else depth(parent) + 1
+        return depths[cid]
+
+    for cid in by_id:
+        depth(cid)
+    return depths
+
+
+def _ancestors(cluster: str, by_id: dict[str, Cluster]) -> list[str]:
+    """``cluster`` and the clusters around it, innermost first."""
+    chain: list[str] = []
+    while cluster in by_id:
+        chain.append(cluster)
+        cluster = by_id[cluster].parent
+    return chain
+
+
+def _expanded(graph: Graph, names: tuple[str, ...]) -> set[str]:
+    """Clusters named by ``names`` (ids or block names) and every cluster around them."""
+    by_id = {c.id: c for c in graph.clusters}
+    chosen = {c.id for c in graph.clusters if c.id in names or (c.block and c.block in names)}
+    opened: set[str] = set()
+    for cid in chosen:
+        opened.update(_ancestors(cid, by_id))
+    return opened
+
+
+def _remap_edges(edges: Iterable[Edge], target: dict[str, str], keep_loops: bool) -> tuple[Edge, ...]:
+    """Edges with endpoints renamed; loops dropped unless recurrent; duplicates merged."""
+    seen: set[tuple[str, str, EdgeKind, int, str]] = set()
+    out: list[Edge] = []
+    for e in edges:
+        src, dst = target.get(e.src, e.src), target.get(e.dst, e.dst)
+        if src == dst and e.src != e.dst and not (keep_loops and e.kind is EdgeKind.RECURRENT):
+            continue
+        key = (src, dst, e.kind, e.delay, e.axis)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(e if (src, dst) == (e.src, e.dst) else replace(e, src=src, dst=dst))
+    return tuple(out)
+
+
+def _boundary_shapes(graph: Graph, members: set[str]) -> tuple[str, str]:
+    """The shapes flowing into and out of a set of nodes, as label text."""
+    shapes = {n.id: n.shape for n in graph.nodes}
+    into = [
+        shapes[e.src]
+        for e in graph.edges
+        if e.dst in members
+        and e.src not in members
+        and e.kind in (EdgeKind.DATA, EdgeKind.SKIP)
+        and not e.delay
+    ]
+    out = [
+        shapes[e.src]
+        for e in graph.edges
+        if e.src in members
+        and e.dst not in members
+        and e.kind in (EdgeKind.DATA, EdgeKind.SKIP)
+        and not e.delay
+    ]
+    first_in = next((s for s in into if s is not None), None)
+    last_out = next((s for s in reversed(out) if s is not None), None)
+    return (
+        format_shape(first_in) if first_in is not None else "",
+        format_shape(last_out) if last_out is not None else "",
+    )
+
+
+def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
+    """Draw every cluster at ``depth`` (top level is 1) as one node, except those kept open."""
+    by_id = {c.id: c for c in graph.clusters}
+    depths = _depths(graph.clusters)
+    chosen = [
+        c
+        for c in graph.clusters
+        if depths[c.id] >= depth
+        and c.id not in keep_open
+        and not any(a != c.id and depths[a] >= depth and a not in keep_open for a in _ancestors(c.id, by_id))
+    ]
+    if not chosen:
+        return graph
+    chosen_ids = {c.id for c in chosen}
+    target: dict[str, str] = {}
+    members: dict[str, list[Node]] = {cid: [] for cid in chosen_ids}
+    for n in graph.nodes:
+        for cid in _ancestors(n.cluster, by_id):
+            if cid in chosen_ids:
+                target[n.id] = cid
+                members[cid].append(n)
+                break
+    nodes: list[Node] = []
+    placed: set[str] = set()
+    for n in graph.nodes:
+        if n.id not in target:
+            nodes.append(n)
+            continue
+        cid = target[n.id]
+        if cid in placed:
+            continue
+        placed.add(cid)
+        nodes.append(_block_node(graph, by_id[cid], members[cid]))
+    hidden = {c.id for c in graph.clusters if any(a in chosen_ids for a in _ancestors(c.id, by_id))}
+    return replace(
+        graph,
+        nodes=tuple(nodes),
+        edges=_remap_edges(graph.edges, target, keep_loops=True),
+        clusters=tuple(c for c in graph.clusters if c.id not in hidden),
+    )
+
+
+def _block_node(graph: Graph, cluster: Cluster, members: list[Node]) -> Node:
+    """One node standing for a whole cluster."""
+    ids = {n.id for n in members}
+    into, out = _boundary_shapes(graph, ids)
+    out_node = next(
+        (
+            n
+            for n in reversed(members)
+            if any(
+                e.src == n.id and e.dst not in ids and e.kind is not EdgeKind.RECURRENT for e in graph.edges
+            )
+        ),
+        members[-1],
+    )
+    count = f"×{cluster.repeat_count}" if cluster.repeat_count > 1 and cluster.repeat_index == 0 else ""
+    what = cluster.block or "group"
+    layers = f"{len(members)} layer{'s' if len(members) != 1 else ''}"
+    note = " · ".join(x for x in (what, count, layers) if x)
+    return Node(
+        id=cluster.id,
+        op="block",
+        family=OpFamily.BLOCK,
+        span=cluster.span,
+        label=cluster.label,
+        note=note + (f" · {into} → {out}" if into and out else ""),
+        cluster=cluster.parent,
+        trainable=all(n.trainable for n in members),
+        shape=out_node.shape,
+        params=sum(n.params or 0 for n in members),
+        macs=sum(n.macs or 0 for n in members),
+    )
+
+
+def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
+    """Keep only the first copy of every repeat not kept open."""
+    folded = sorted(
+        (c for c in graph.clusters if c.repeat_index == 0 and c.repeat_count > 1 and c.id not in keep_open),
+        key=lambda c: len(c.id),
+    )
+    if not folded:
+        return graph
+    by_id = {c.id: c for c in graph.clusters}
+    inside: dict[str, set[str]] = {c.id: set() for c in folded}
+    for n in graph.nodes:
+        for cid in _ancestors(n.cluster, by_id):
+            if cid in inside:
+                inside[cid].add(n.id)
+    shapes = {c.id: _boundary_shapes(graph, inside[c.id]) for c in folded}
+
+    def first_copy(node_id: str) -> str:
+        for c in folded:
+            prefix = c.id + "."
+            if node_id.startswith(prefix):
+                rest = node_id[len(prefix) :]
+                head, _, tail = rest.partition(".")
+                if head.isdigit() and head != "1":
+                    node_id = prefix + "1" + (("." + tail) if tail else "")
+        return node_id
+
+    def copy_of(node_id: str, container: str) -> str | None:
+        prefix = container + "."
+        if not node_id.startswith(prefix):
+            return None
+        head = node_id[len(prefix) :].split(".")[0]
+        return head if head.isdigit() else None
+
+    target = {n.id: first_copy(n.id) for n in graph.nodes}
+    # Edges from one copy to another (the chain, and shortcuts from the previous copy) go.
+    edges = [
+        e
+        for e in graph.edges
+        if not any(
+            (a := copy_of(e.src, c.id)) is not None and (b := copy_of(e.dst, c.id)) is not None and a != b
+            for c in folded
+        )
+    ]
+    copies = {f"{c.id}.1": c.id for c in folded}
+    dropped = {
+        k.id
+        for k in graph.clusters
+        if k.repeat_index > 1 and any(k.id.startswith(f"{c.id}.") for c in folded)
+    }
+    dropped |= {k.id for k in graph.clusters if any(k.id.startswith(d + ".") for d in dropped)}
+    clusters: list[Cluster] = []
+    for k in graph.clusters:
+        if k.id in dropped or k.id in copies:
+            continue
+        parent = copies.get(k.parent, k.parent)
+        if k.id in shapes:
+            into, out = shapes[k.id]
+            k = replace(k, detail=f"{into} → {out}" if into and out else "")
+        clusters.append(replace(k, parent=parent) if parent != k.parent else k)
+    nodes = [
+        replace(n, cluster=copies.get(n.cluster, n.cluster)) if n.cluster in copies else n
+        for n in graph.nodes
+        if target[n.id] == n.id
+    ]
+    return replace(
+        graph,
+        nodes=tuple(nodes),
+        edges=_remap_edges(edges, target, keep_loops=True),
+        clusters=tuple(clusters),
+    )
+
+
+def apply_view(graph: Graph, view: View = View()) -> tuple[Graph, tuple[str, ...]]:
+    """The graph as ``view`` shows it, and notes on what was folded to stay within budget."""
+    if not graph.expanded:
+        raise ValueError("a view needs an analysed graph: run archdraw.analyze() first")
+    keep_open = _expanded(graph, view.expand)
+    notes: list[str] = []
+
+    def shown(depth: int | None) -> Graph:
+        g = graph if depth is None else collapse(graph, depth, keep_open)
+        return g if view.expand_repeats else fold_repeats(g, keep_open)
+
+    result = shown(view.depth)
+    budget = view.max_nodes if not view.unroll else max(view.max_nodes // view.unroll, 1)
+    if len(result.nodes) > budget:
+        deepest = max(_depths(graph.clusters).values(), default=0)
+        start = deepest if view.depth is None else view.depth - 1
+        for depth in range(start, 0, -1):
+            candidate = shown(depth)
+            if len(candidate.nodes) <= budget or depth == 1:
+                notes.append(
+                    f"{len(result.nodes)} nodes are more than {budget}: blocks from depth {depth} down "
+                    "are drawn as single nodes (--depth, --expand or --max-nodes change this)"
+                )
+                result = candidate
+                break
+    if view.unroll:
+        result = unroll(result, view.unroll)
+    return result, tuple(notes)
+
+
+def unroll(graph: Graph, steps: int) -> Graph:
+    """Draw ``steps`` time steps side by side; delayed edges run from step t − k to step t.
+
+    Every node is copied into each step (``h@2`` is ``h`` at step 2), inside a cluster per
+    step. A state input keeps its place at each step, fed by the step its value comes from;
+    at the first steps it stands for the initial state. Delays along another axis than time
+    stay loops. A bidirectional recurrent layer also runs its state from step t + 1 to t.
+    """
+    if not 1 <= steps <= MAX_STEPS:
+        raise ViewError(f"unroll takes 1 to {MAX_STEPS} steps, not {steps}")
+    if steps * len(graph.nodes) > MAX_UNROLLED_NODES:
+        raise ViewError(
+            f"{steps} steps of {len(graph.nodes)} nodes is more than {MAX_UNROLLED_NODES} nodes; "
+            "unroll fewer steps or fold blocks (--depth)"
+        )
+    nodes: list[Node] = []
+    clusters: list[Cluster] = []
+    edges: list[Edge] = []
+    for t in range(1, steps + 1):
+        step = f"step{t}"
+        clusters.append(Cluster(step, f"t = {t}", "", graph.span))
+        for c in graph.clusters:
+            parent = f"{c.parent}@{t}" if c.parent else step
+            clusters.append(replace(c, id=f"{c.id}@{t}", parent=parent))
+        for n in graph.nodes:
+            cluster = f"{n.cluster}@{t}" if n.cluster else step
+            nodes.append(replace(n, id=f"{n.id}@{t}", cluster=cluster))
+        for e in graph.edges:
+            if e.kind is EdgeKind.RECURRENT and e.axis == "time":
+                if t - e.delay >= 1:
+                    edges.append(replace(e, src=f"{e.src}@{t - e.delay}", dst=f"{e.dst}@{t}"))
+                backwards = e.src == e.dst and _bidirectional(graph, e.src)
+                if backwards and t + e.delay <= steps:
+                    edges.append(replace(e, src=f"{e.src}@{t + e.delay}", dst=f"{e.dst}@{t}"))
+            else:
+                edges.append(replace(e, src=f"{e.src}@{t}", dst=f"{e.dst}@{t}"))
+    return replace(graph, nodes=tuple(nodes), edges=tuple(edges), clusters=tuple(clusters))
+
+
+def _bidirectional(graph: Graph, node_id: str) -> bool:
+    node = next(n for n in graph.nodes if n.id == node_id)
+    return node.family is OpFamily.RECURRENT and bool(node.attr("bidirectional"))
