@@ -24,6 +24,7 @@ from .info import to_info
 from .ir import Diagnostic, EdgeKind, Graph, OpFamily, Role, Severity, Span
 from .loader import load, loads
 from .passes import PIPELINE, analyze
+from .views import View, ViewError, apply_view
 
 __all__ = [
     "PIPELINE",
@@ -38,8 +39,11 @@ __all__ = [
     "Severity",
     "Span",
     "SpecError",
+    "View",
+    "ViewError",
     "__version__",
     "analyze",
+    "apply_view",
     "load",
     "loads",
     "to_dot",

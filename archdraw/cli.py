@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -22,11 +23,12 @@ from .engine import ENGINES, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info, to_text
 from .ir import Diagnostic, Graph
-from .loader import RANKDIRS, load
+from .loader import MAX_STEPS, RANKDIRS, load
 from .output import OutputError, check_not_input, write_atomic
 from .passes import analyze
 from .source import decode
 from .theme import THEMES
+from .views import DEFAULT_MAX_NODES, View, ViewError, apply_view
 
 __all__ = ["EXIT_INTERNAL", "EXIT_RENDER", "EXIT_SPEC", "EXIT_USAGE", "cli", "main"]
 
@@ -123,6 +125,29 @@ def cli() -> None:
     show_default=True,
     help="Seconds the layout engine may take.",
 )
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    help="Draw blocks from this depth down as single nodes (1: the top-level blocks).",
+)
+@click.option(
+    "--expand",
+    multiple=True,
+    metavar="NAME",
+    help="Open a block (its id, or a block name): never fold or collapse it. Repeatable.",
+)
+@click.option("--expand-repeats", is_flag=True, help="Draw every repetition instead of folding to ×N.")
+@click.option(
+    "--unroll",
+    type=click.IntRange(min=1, max=MAX_STEPS),
+    metavar="T",
+    help="Draw T time steps side by side instead of delayed loops.",
+)
+@click.option(
+    "--max-nodes",
+    type=click.IntRange(min=1),
+    help=f"Fold deeper blocks when a view has more nodes than this. [default: {DEFAULT_MAX_NODES}]",
+)
 def render(
     spec: Path,
     output: Path | None,
@@ -131,8 +156,17 @@ def render(
     theme: str | None,
     rankdir: str | None,
     timeout: float,
+    depth: int | None,
+    expand: tuple[str, ...],
+    expand_repeats: bool,
+    unroll: int | None,
+    max_nodes: int | None,
 ) -> None:
-    """Render SPEC as a diagram (svg, png, pdf), as DOT, or as JSON."""
+    """Render SPEC as a diagram (svg, png, pdf), as DOT, or as JSON.
+
+    By default repeats are folded to one copy marked ×N and, past --max-nodes, deeper blocks
+    are drawn as single nodes; the spec's 'view:' section and the options here change that.
+    """
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output is not None and str(output) != "-" else ""
         fmt = suffix if suffix in OUTPUT_FORMATS else "svg"
@@ -143,7 +177,22 @@ def render(
     if fmt == "json":
         data = (json.dumps(to_info(graph), indent=2, ensure_ascii=False) + "\n").encode()
     else:
-        dot = to_dot(graph, theme=theme, rankdir=rankdir)
+        view = View.of(graph.view)
+        view = replace(
+            view,
+            depth=depth if depth is not None else view.depth,
+            expand=(*view.expand, *expand),
+            expand_repeats=expand_repeats or view.expand_repeats,
+            unroll=unroll if unroll is not None else view.unroll,
+            max_nodes=max_nodes if max_nodes is not None else view.max_nodes,
+        )
+        try:
+            shown, notes = apply_view(graph, view)
+        except ViewError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        for note in notes:
+            click.echo(f"archdraw: note: {note}", err=True)
+        dot = to_dot(shown, theme=theme, rankdir=rankdir)
         if fmt == "dot":
             data = dot.encode()
         else:

@@ -182,7 +182,10 @@ def _css(text: str) -> str:
 
 def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tuple[dict[str, str], str]:
     """(attributes, HTML label) of one node; ``sink`` nodes show their own output shape."""
-    fill, border = theme.families.get(node.family, theme.families[OpFamily.CUSTOM])
+    family = node.family
+    if family is OpFamily.BLOCK:  # drawn in the colours of the layers inside it
+        family = OpFamily(str(node.attr("family") or OpFamily.CUSTOM.value))
+    fill, border = theme.families.get(family, theme.families[OpFamily.CUSTOM])
     style = ["filled"]
     attrs: dict[str, str] = {}
     small = node.op in _SMALL_OPS and not node.label and not node.has_role(Role.OUTPUT)

@@ -287,6 +287,7 @@ class Cluster:
     shared: bool = False
     note: str = ""
     detail: str = ""  # a view's second line, e.g. the shapes going into and out of a fold
+    kind: str = ""  # what a block instance is: the block's label, else its name
 
 
 @dataclass(frozen=True, slots=True)

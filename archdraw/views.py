@@ -19,16 +19,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .ir import Cluster, Edge, EdgeKind, Graph, Node, OpFamily, ViewDefaults, format_shape
+from .errors import ArchdrawError
+from .ir import Attr, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, ViewDefaults, format_shape
 from .loader import MAX_STEPS
 
-__all__ = ["DEFAULT_MAX_NODES", "View", "apply_view"]
+__all__ = ["DEFAULT_MAX_NODES", "View", "ViewError", "apply_view", "collapse", "fold_repeats", "unroll"]
 
 DEFAULT_MAX_NODES = 40
 MAX_UNROLLED_NODES = 2_000
 
 
-class ViewError(ValueError):
+class ViewError(ArchdrawError, ValueError):
     """A view that cannot be drawn as asked (the message says what to ask instead)."""
 
 
@@ -176,7 +177,6 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
 def _block_node(graph: Graph, cluster: Cluster, members: list[Node]) -> Node:
     """One node standing for a whole cluster."""
     ids = {n.id for n in members}
-    into, out = _boundary_shapes(graph, ids)
     out_node = next(
         (
             n
@@ -188,16 +188,20 @@ def _block_node(graph: Graph, cluster: Cluster, members: list[Node]) -> Node:
         members[-1],
     )
     count = f"×{cluster.repeat_count}" if cluster.repeat_count > 1 and cluster.repeat_index == 0 else ""
-    what = cluster.block or "group"
+    what = cluster.kind or "group"
     layers = f"{len(members)} layer{'s' if len(members) != 1 else ''}"
     note = " · ".join(x for x in (what, count, layers) if x)
     return Node(
         id=cluster.id,
         op="block",
         family=OpFamily.BLOCK,
+        # Coloured like the layers that carry its weights (a convolution block is blue).
+        attrs=(
+            Attr("family", next((n for n in members if n.params), members[0]).family.value, cluster.span),
+        ),
         span=cluster.span,
         label=cluster.label,
-        note=note + (f" · {into} → {out}" if into and out else ""),
+        note=note,  # the shapes going in and out are on its edges
         cluster=cluster.parent,
         trainable=all(n.trainable for n in members),
         shape=out_node.shape,

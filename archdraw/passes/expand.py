@@ -221,7 +221,8 @@ class _Expander:
             reps = self.repeat_count(layer.repeat_expr, scope.env)
         frozen = frozen or not layer.trainable
         block = self.blocks[layer.block] if layer.block is not None else None
-        label = layer.label or (block.label if block is not None else "") or layer.id
+        label = layer.label or layer.id
+        kind = (block.label or block.name) if block is not None else ""
         container = cluster
         if reps > 1:
             container = base
@@ -235,7 +236,8 @@ class _Expander:
                     repeat_index=0,
                     repeat_count=reps,
                     shared=layer.shared,
-                    note=layer.note,
+                    note=layer.note or kind,
+                    kind=kind,
                 )
             )
         entry = _Entry("")
@@ -291,7 +293,8 @@ class _Expander:
                     repeat_index=rep,
                     repeat_count=reps,
                     shared=layer.shared,
-                    note=layer.note if reps == 1 else "",
+                    note=(layer.note or kind) if reps == 1 else kind,
+                    kind=kind,
                 )
             )
             if block is not None:

@@ -1,0 +1,133 @@
+"""Views: folded repeats, collapsed blocks, unrolled steps, node budgets, spec defaults and the CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import archdraw
+from archdraw.cli import EXIT_USAGE, main
+from archdraw.ir import EdgeKind, Graph
+from archdraw.views import View, ViewError, apply_view
+
+from .conftest import ROOT
+
+
+def analysed(name: str) -> Graph:
+    return archdraw.analyze(archdraw.load(ROOT / "specs" / f"{name}.yaml"))
+
+
+def test_resnet50_default_view_is_small_and_shows_the_repeats() -> None:
+    graph = analysed("resnet50")
+    shown, notes = apply_view(graph, View.of(graph.view))
+    assert len(shown.nodes) <= 40
+    assert notes  # it says that it folded blocks to stay within the budget
+    dot = archdraw.to_dot(shown)
+    for stage, count in (("conv2", 3), ("conv3", 4), ("conv4", 6), ("conv5", 3)):
+        assert re.search(rf'id="cluster-{stage}" .*label=<{stage}  <b>×{count}</b>', dot), stage
+    # The whole model's totals stay in the caption.
+    assert "25,557,032 parameters" in dot
+
+
+def test_resnet50_fully_expanded_has_every_convolution() -> None:
+    graph = analysed("resnet50")
+    convs = [n for n in graph.nodes if n.op == "conv2d"]
+    assert len(convs) == 1 + 16 * 3 + 4  # stem, three per block, four projections
+    shown, notes = apply_view(graph, View(expand_repeats=True, max_nodes=10_000))
+    assert notes == ()
+    assert [n.id for n in shown.nodes] == [n.id for n in graph.nodes]
+
+
+def test_depth_one_shows_stages() -> None:
+    graph = analysed("resnet50")
+    shown, _ = apply_view(graph, View(depth=1))
+    blocks = {n.id: n for n in shown.nodes if n.op == "block"}
+    assert set(blocks) == {"stem", "conv2", "conv3", "conv4", "conv5"}
+    # A collapsed stage carries the parameters of all its blocks.
+    conv2 = sum(n.params or 0 for n in graph.nodes if n.id.startswith("conv2."))
+    assert blocks["conv2"].params == conv2
+    assert "×3" in blocks["conv2"].note
+
+
+def test_folding_keeps_the_first_copy_and_reroutes_its_edges() -> None:
+    graph = analysed("resnet_stage")
+    shown, _ = apply_view(graph, View(max_nodes=1000))
+    ids = {n.id for n in shown.nodes}
+    assert "blocks.1.reduce" in ids and "blocks.2.reduce" not in ids
+    # Nothing points at a copy that is not drawn, and the copy chain is gone.
+    for e in shown.edges:
+        assert e.src in ids and e.dst in ids
+    assert ("blocks.1.out", "blocks.1.reduce") not in {(e.src, e.dst) for e in shown.edges}
+
+
+def test_expand_opens_a_named_block() -> None:
+    graph = analysed("googlenet")
+    shown, _ = apply_view(graph, View(depth=1, expand=("inception4a",)))
+    ids = {n.id for n in shown.nodes}
+    assert "inception4a.cat" in ids and "inception4b" in ids and "inception4b.cat" not in ids
+
+
+def test_spec_view_defaults() -> None:
+    graph = analysed("googlenet")
+    assert graph.view.expand == ("inception3a",)
+    shown, _ = apply_view(graph, View.of(graph.view))
+    assert "inception3a.cat" in {n.id for n in shown.nodes}
+
+
+def test_unrolled_lstm_has_steps_and_no_back_edge() -> None:
+    graph = analysed("lstm")
+    shown, _ = apply_view(graph, View(unroll=3))
+    assert len(shown.nodes) == 3 * len(graph.nodes)
+    assert {c.id for c in shown.clusters} == {"step1", "step2", "step3"}
+    recurrent = [e for e in shown.edges if e.kind is EdgeKind.RECURRENT]
+    assert sorted((e.src, e.dst) for e in recurrent) == [
+        ("c@1", "c_prev@2"),
+        ("c@2", "c_prev@3"),
+        ("h@1", "h_prev@2"),
+        ("h@2", "h_prev@3"),
+    ]
+    for e in shown.edges:  # every edge stays within a step or runs to a later one
+        assert int(e.src.rsplit("@", 1)[1]) <= int(e.dst.rsplit("@", 1)[1])
+
+
+def test_unrolled_reservoir_chains_its_state() -> None:
+    shown, _ = apply_view(analysed("esn"), View(unroll=2))
+    assert [(e.src, e.dst) for e in shown.edges if e.kind is EdgeKind.RECURRENT] == [
+        ("reservoir@1", "reservoir@2")
+    ]
+
+
+def test_bidirectional_layers_unroll_both_ways() -> None:
+    spec = "archdraw: 1\nname: t\ndims: {N: 1, T: 5}\ninputs: {x: [N, T, 8]}\n"
+    spec += "layers:\n  - {op: lstm, units: 4, bidirectional: true}\n"
+    shown, _ = apply_view(archdraw.analyze(archdraw.loads(spec)), View(unroll=3))
+    pairs = {(e.src, e.dst) for e in shown.edges if e.kind is EdgeKind.RECURRENT}
+    assert ("lstm_1@1", "lstm_1@2") in pairs and ("lstm_1@2", "lstm_1@1") in pairs
+
+
+def test_unroll_is_bounded() -> None:
+    with pytest.raises(ViewError, match="unroll fewer steps"):
+        apply_view(analysed("resnet50"), View(unroll=60, expand_repeats=True, max_nodes=100_000))
+
+
+def test_views_are_deterministic() -> None:
+    graph = analysed("resnet50")
+    first = archdraw.to_dot(apply_view(graph, View())[0])
+    assert first == archdraw.to_dot(apply_view(graph, View())[0])
+
+
+def test_cli_view_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "lstm.dot"
+    with pytest.raises(SystemExit) as exc:
+        main(["render", str(ROOT / "specs" / "lstm.yaml"), "--unroll", "3", "-o", str(out)])
+    assert exc.value.code == 0
+    assert out.read_text().count('id="cluster-step') == 3
+    with pytest.raises(SystemExit) as exc:
+        main(["render", str(ROOT / "specs" / "resnet50.yaml"), "--depth", "1", "-f", "dot", "-o", "-"])
+    assert exc.value.code == 0
+    assert 'id="layer-conv3"' in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["render", str(ROOT / "specs" / "lstm.yaml"), "--unroll", "0", "-f", "dot", "-o", "-"])
+    assert exc.value.code == EXIT_USAGE
