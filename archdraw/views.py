@@ -196,9 +196,7 @@ def _block_node(graph: Graph, cluster: Cluster, members: list[Node]) -> Node:
         op="block",
         family=OpFamily.BLOCK,
         # Coloured like the layers that carry its weights (a convolution block is blue).
-        attrs=(
-            Attr("family", next((n for n in members if n.params), members[0]).family.value, cluster.span),
-        ),
+        attrs=(Attr("family", max(members, key=lambda n: n.params or 0).family.value, cluster.span),),
         span=cluster.span,
         label=cluster.label,
         note=note,  # the shapes going in and out are on its edges
