@@ -203,7 +203,7 @@ def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tup
     else:
         if node.family is OpFamily.ACTIVATION and not node.label:
             attrs["shape"] = "ellipse"
-        elif node.op == "memory":
+        elif node.op == "memory" or node.has_role(Role.MEMORY):
             attrs["shape"] = "cylinder"
         elif node.op == "block":
             attrs["shape"] = "box3d"  # a stack of layers drawn as one
@@ -269,8 +269,13 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
     lines = []
     for index, e in enumerate(edges, 1):
         attrs = dict(theme.edges[e.kind])
+        access = _access(e, nodes)
+        if access is not None:
+            attrs.update(_access_style(access, theme))
         attrs["id"] = f"edge-{index}"
-        attrs["class"] = f"{e.kind.value} from-{_css(e.src)} to-{_css(e.dst)}"
+        attrs["class"] = f"{e.kind.value} from-{_css(e.src)} to-{_css(e.dst)}" + (
+            f" {access}" if access else ""
+        )
         attrs["tooltip"] = f"{e.src} → {e.dst} ({e.kind.value})"
         label = e.label
         if e.kind is EdgeKind.RECURRENT:
@@ -290,6 +295,25 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             src, dst = dst, src
         lines.append(f"  {src} -> {dst}{_attrs(attrs)}")
     return lines
+
+
+def _access(edge: Edge, nodes: Mapping[str, Node]) -> str | None:
+    """'memory' for data read from or written to a memory, 'attention' for data attended over."""
+    if edge.kind is not EdgeKind.DATA:
+        return None
+    if OpFamily.MEMORY in (nodes[edge.src].family, nodes[edge.dst].family):
+        return "memory"
+    if nodes[edge.dst].family is OpFamily.ATTENTION:
+        return "attention"
+    return None
+
+
+def _access_style(access: str, theme: Theme) -> dict[str, str]:
+    """Memory reads and writes end in a diamond, attention inputs in a hollow arrow."""
+    family = OpFamily.MEMORY if access == "memory" else OpFamily.ATTENTION
+    color = theme.families[family][1]
+    head = "diamond" if access == "memory" else "empty"
+    return {"color": color, "penwidth": "1.6", "arrowhead": head, "fontcolor": color}
 
 
 def _delay_mark(edge: Edge) -> str:
@@ -326,6 +350,17 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="{width}" color="{color}"'
             f'{style_attr}></td><td align="left">{text}</td></tr>'
         )
+    nodes_by_id = {n.id: n for n in graph.nodes}
+    for access, meaning in (
+        ("memory", "memory read or write"),
+        ("attention", "attended over (queries, keys, values)"),
+    ):
+        if any(_access(e, nodes_by_id) == access for e in graph.edges):
+            color = _access_style(access, theme)["color"]
+            rows.append(
+                f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="2" color="{color}"></td>'
+                f'<td align="left">{escape_html(meaning)}</td></tr>'
+            )
     marks: list[tuple[str, str, str, str, str]] = []  # text, cell style, fill, border, border width
     fixed_style = ",".join(
         ["rounded", *(s for s in theme.fixed_style.split(",") if s in ("dashed", "dotted"))]

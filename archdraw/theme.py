@@ -100,7 +100,7 @@ DEFAULT: Final = Theme(
     bottleneck_width="2.2",
     fixed="#8a8a8a",
     fixed_style="bold",
-    fixed_width=None,
+    fixed_width="2.2",  # "bold" alone is overridden by the nodes' pen width in SVG
     legend_fill="white",
 )
 
@@ -235,7 +235,7 @@ DARK: Final = Theme(
     bottleneck_width="2.2",
     fixed="#9e9e9e",
     fixed_style="bold",
-    fixed_width=None,
+    fixed_width="2.2",  # "bold" alone is overridden by the nodes' pen width in SVG
     legend_fill="#2d2d2d",
 )
 
@@ -310,7 +310,7 @@ COLORBLIND: Final = Theme(
     bottleneck_width="2.2",
     fixed="#8a8a8a",
     fixed_style="bold",
-    fixed_width=None,
+    fixed_width="2.2",  # "bold" alone is overridden by the nodes' pen width in SVG
     legend_fill="white",
 )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import archdraw
-from archdraw.engine import find_engine, run_engine
+from archdraw.cli import main
 
 from .conftest import ROOT, require_engine
 
@@ -35,14 +35,38 @@ def test_docs_show_specs() -> None:
     assert len(spec_blocks()) >= 1
 
 
+# Every picture under docs/images and how it is made (always with the bundled engine, whose
+# output is the same on every platform).
+IMAGES = {
+    "esn": ["specs/esn.yaml"],
+    "elm": ["specs/elm.yaml"],
+    "lstm": ["specs/lstm.yaml"],
+    "lstm-unrolled": ["specs/lstm.yaml", "--unroll", "3"],
+    "lstm-paper": ["specs/lstm.yaml", "--theme", "paper"],
+    "lstm-dark": ["specs/lstm.yaml", "--theme", "dark"],
+    "lstm-colorblind": ["specs/lstm.yaml", "--theme", "colorblind"],
+    "resnet50": ["specs/resnet50.yaml"],
+    "resnet50-depth1": ["specs/resnet50.yaml", "--depth", "1"],
+    "googlenet": ["specs/googlenet.yaml"],
+}
+
+
+def test_every_picture_is_listed() -> None:
+    assert {p.stem for p in (ROOT / "docs" / "images").glob("*.svg")} == set(IMAGES)
+
+
 @pytest.mark.exe
-@pytest.mark.parametrize("name", ["esn", "elm", "lstm"])
-def test_readme_pictures_are_current(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Rendered with the bundled engine, whose output is the same on every platform.
+@pytest.mark.parametrize("name", sorted(IMAGES))
+def test_pictures_are_current(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     require_engine("bundled")
     monkeypatch.chdir(ROOT)
-    graph = archdraw.analyze(archdraw.load(Path("specs") / f"{name}.yaml"))
-    svg = run_engine(archdraw.to_dot(graph), "svg", find_engine("bundled"))
-    committed = (ROOT / "docs" / "images" / f"{name}.svg").read_bytes()
-    fix = f"archdraw render specs/{name}.yaml --engine bundled -o docs/images/{name}.svg"
-    assert svg == committed, f"docs/images/{name}.svg is stale; run: {fix}"
+    out = tmp_path / f"{name}.svg"
+    with pytest.raises(SystemExit) as exc:
+        main(["render", *IMAGES[name], "--engine", "bundled", "-o", str(out)])
+    assert exc.value.code == 0, capsys.readouterr().err
+    fix = f"archdraw render {' '.join(IMAGES[name])} --engine bundled -o docs/images/{name}.svg"
+    assert out.read_bytes() == (ROOT / "docs" / "images" / f"{name}.svg").read_bytes(), (
+        f"docs/images/{name}.svg is stale; run: {fix}"
+    )
