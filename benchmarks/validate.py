@@ -21,7 +21,14 @@ RUNS = 5
 
 def synthetic(layers: int) -> str:
     """A stack of ``layers`` dense, normalisation and activation layers with residual sums."""
-    lines = ["archdraw: 1", f"name: synthetic {layers}", "dims: {N: 8}", "inputs:", "  x: [N, 256]", "layers:"]
+    lines = [
+        "archdraw: 1",
+        f"name: synthetic {layers}",
+        "dims: {N: 8}",
+        "inputs:",
+        "  x: [N, 256]",
+        "layers:",
+    ]
     previous = "x"
     for i in range(layers // 4):
         lines += [
