@@ -354,6 +354,7 @@ class Graph:
     span: Span
     program: Program
     summary: str = ""
+    family: str = ""  # the gallery section a spec belongs in ("convolutional", "recurrent", …)
     reference: Reference | None = None
     dims: tuple[Dim, ...] = ()
     style: Style = field(default_factory=Style)

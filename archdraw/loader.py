@@ -54,6 +54,7 @@ _TOP_KEYS = (
     "archdraw",
     "name",
     "summary",
+    "family",
     "reference",
     "dims",
     "inputs",
@@ -866,6 +867,9 @@ class _Reader:
         summary = ""
         if (node := root.get("summary")) is not None:
             summary = self.attempt(self.text, node, "summary") or ""
+        family = ""
+        if (node := root.get("family")) is not None:
+            family = self.attempt(self.text, node, "family") or ""
         reference = None
         if (node := root.get("reference")) is not None:
             reference = self.attempt(self.reference, node)
@@ -917,6 +921,7 @@ class _Reader:
             span=root.span,
             program=program,
             summary=summary,
+            family=family,
             reference=reference,
             dims=dims,
             style=style,
