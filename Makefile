@@ -1,5 +1,5 @@
 # Two entry points, each doing its own set-up in a virtual environment (.venv):
-#   make demo   render every spec in specs/ into build/demo/
+#   make demo   build the gallery of every spec in specs/ into build/site/
 #   make test   lint, type-check and run the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -23,11 +23,8 @@ $(VENV)/.test: $(VENV)/.created setup.cfg pyproject.toml
 	touch $@
 
 demo: $(VENV)/.demo
-	@mkdir -p build/demo
-	@for spec in specs/*.yaml; do \
-		$(BIN)/archdraw render "$$spec" -o "build/demo/$$(basename "$$spec" .yaml).svg" || exit 1; \
-	done
-	@echo "Rendered $$(ls specs/*.yaml | wc -l) specs: open build/demo/*.svg in a browser."
+	$(BIN)/archdraw gallery specs -o build/site
+	@echo "The gallery is built: open build/site/index.html in a browser."
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check archdraw tests

@@ -1,7 +1,11 @@
 """archdraw: neural-network diagrams from YAML specs, with recurrence, skips and bottlenecks visible.
 
+:func:`load` reads and analyses a spec (a path, or the spec's text) into a :class:`Model`,
+which describes (``info()``), draws (``to_dot()``, ``to_svg()``, ``save()``) and, in Jupyter,
+displays itself:
+
 >>> import archdraw
->>> model = archdraw.analyze(archdraw.loads('''
+>>> spec = '''
 ... archdraw: 1
 ... name: tiny
 ... inputs: {x: [N, 4]}
@@ -9,10 +13,21 @@
 ... layers:
 ...   - {op: dense, units: 8, act: relu}
 ...   - {op: dense, units: 2}
-... '''))
->>> [n.id for n in model.nodes]
+... '''
+>>> model = archdraw.load(spec)
+>>> [n["id"] for n in model.info()["nodes"]]
 ['x', 'dense_1', 'dense_2']
->>> archdraw.to_dot(model).startswith("digraph archdraw {")
+
+The steps one by one: :func:`loads` (or :func:`read` for a path) returns the spec's graph as
+written, :func:`analyze` checks it and works out shapes and parameters, :func:`apply_view`
+folds it, and :func:`to_dot` draws it:
+
+>>> graph = archdraw.analyze(archdraw.loads(spec))
+>>> [n.id for n in graph.nodes]
+['x', 'dense_1', 'dense_2']
+>>> archdraw.to_dot(graph).startswith("digraph archdraw {")
+True
+>>> archdraw.analyze(model) is model.graph
 True
 """
 
@@ -22,8 +37,9 @@ from .dot import to_dot
 from .errors import ArchdrawError, EngineNotFoundError, RenderError, SpecError
 from .info import to_info
 from .ir import Diagnostic, EdgeKind, Graph, OpFamily, Role, Severity, Span
-from .loader import load, loads
-from .passes import PIPELINE, analyze
+from .loader import loads, read
+from .model import Model, analyze, load
+from .passes import PIPELINE
 from .views import View, ViewError, apply_view
 
 __all__ = [
@@ -33,6 +49,7 @@ __all__ = [
     "EdgeKind",
     "EngineNotFoundError",
     "Graph",
+    "Model",
     "OpFamily",
     "RenderError",
     "Role",
@@ -46,6 +63,7 @@ __all__ = [
     "apply_view",
     "load",
     "loads",
+    "read",
     "to_dot",
     "to_info",
 ]

@@ -1,4 +1,4 @@
-"""The command line: ``archdraw render``, ``validate`` and ``info``; the only module that prints.
+"""The command line: ``archdraw render``, ``validate``, ``info`` and ``schema``; the only module that prints.
 
 Exit codes: 0 success, 1 a spec has errors, 2 usage error (bad option, missing file),
 3 rendering or writing failed (no layout engine, engine error, unwritable output),
@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,12 +26,16 @@ from .engine import ENGINES, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info, to_text
 from .ir import Diagnostic, Graph
-from .loader import MAX_STEPS, RANKDIRS, load
+from .loader import MAX_STEPS, RANKDIRS, read
 from .output import OutputError, check_not_input, write_atomic
 from .passes import analyze
+from .report import FORMATS as REPORT_FORMATS
+from .report import FileReport, passed, to_github, to_json, to_sarif
 from .source import decode
 from .theme import THEMES
 from .views import DEFAULT_MAX_NODES, View, ViewError, apply_view
+from .watch import INTERVAL as WATCH_INTERVAL
+from .watch import watch as watch_file
 
 __all__ = ["EXIT_INTERNAL", "EXIT_RENDER", "EXIT_SPEC", "EXIT_USAGE", "cli", "main"]
 
@@ -64,7 +71,7 @@ def _report(diagnostics: Sequence[Diagnostic], sources: dict[str, str | None]) -
 def _analyze(path: Path) -> tuple[Graph | None, tuple[Diagnostic, ...]]:
     """The analysed graph (None when the spec has errors) and every diagnostic."""
     try:
-        graph = analyze(load(path))
+        graph = analyze(read(path))
     except SpecError as exc:
         return None, exc.diagnostics
     return graph, graph.diagnostics
@@ -148,6 +155,11 @@ def cli() -> None:
     type=click.IntRange(min=1),
     help=f"Fold deeper blocks when a view has more nodes than this. [default: {DEFAULT_MAX_NODES}]",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Render again whenever SPEC changes, reporting errors without stopping, until Ctrl-C.",
+)
 def render(
     spec: Path,
     output: Path | None,
@@ -161,12 +173,83 @@ def render(
     expand_repeats: bool,
     unroll: int | None,
     max_nodes: int | None,
+    watch: bool,
 ) -> None:
     """Render SPEC as a diagram (svg, png, pdf), as DOT, or as JSON.
 
     By default repeats are folded to one copy marked ×N and, past --max-nodes, deeper blocks
     are drawn as single nodes; the spec's 'view:' section and the options here change that.
     """
+    once = partial(
+        _render_once,
+        spec,
+        output,
+        fmt,
+        engine,
+        theme,
+        rankdir,
+        timeout,
+        depth,
+        expand,
+        expand_repeats,
+        unroll,
+        max_nodes,
+    )
+    if not watch:
+        once()
+        return
+    if output is not None and str(output) == "-":
+        _fail("--watch writes a file, not standard output: give -o FILE", EXIT_USAGE)
+    _watch(spec, once)
+
+
+def _watch(
+    spec: Path,
+    render_once: Callable[[], None],
+    *,
+    stop: threading.Event | None = None,
+    max_cycles: int | None = None,
+    interval: float = WATCH_INTERVAL,
+) -> None:
+    """Render now and whenever the spec changes, reporting errors without stopping; Ctrl-C ends.
+
+    One line per render: "wrote FILE", or the errors (an earlier output is kept). Ctrl-C
+    exits with 130 and no message. ``stop`` and ``max_cycles`` end it in tests.
+    """
+
+    def once() -> None:
+        try:
+            render_once()
+        except _Exit:
+            pass  # the spec's (or the view's) errors are printed; the old output stays
+        except ArchdrawError as exc:  # the engine failed, or the output cannot be written
+            click.echo(f"archdraw: error: {exc}", err=True)
+
+    def missing() -> None:
+        click.echo(f"archdraw: {spec.as_posix()} is gone; waiting for it to come back", err=True)
+
+    click.echo(f"archdraw: watching {spec.as_posix()} (Ctrl-C stops)", err=True)
+    try:
+        watch_file(spec, once, interval=interval, stop=stop, max_cycles=max_cycles, on_missing=missing)
+    except KeyboardInterrupt:
+        raise _Exit(130) from None
+
+
+def _render_once(
+    spec: Path,
+    output: Path | None,
+    fmt: str | None,
+    engine: str,
+    theme: str | None,
+    rankdir: str | None,
+    timeout: float,
+    depth: int | None,
+    expand: tuple[str, ...],
+    expand_repeats: bool,
+    unroll: int | None,
+    max_nodes: int | None,
+) -> None:
+    """Render SPEC once (see :func:`render`); errors are printed and raised as :class:`_Exit`."""
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output is not None and str(output) != "-" else ""
         fmt = suffix if suffix in OUTPUT_FORMATS else "svg"
@@ -232,16 +315,28 @@ def _spec_files(paths: Sequence[Path]) -> Iterator[Path]:
     help="Also run each spec that checks cleanly with NumPy (small random weights, every dim at "
     "its example size) and report any node whose array shape differs from its inferred shape.",
 )
-def validate(paths: tuple[Path, ...], quiet: bool, run_numpy: bool) -> None:
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(REPORT_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: path:line:col messages with the source line, on standard error. json, github "
+    "(workflow commands that annotate a pull request) and sarif (2.1.0, for code scanning): one "
+    "report on standard output, nothing else.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
+def validate(paths: tuple[Path, ...], quiet: bool, run_numpy: bool, fmt: str, strict: bool) -> None:
     """Check specs (files, or directories searched for *.yaml and *.yml).
 
     Every problem of every spec is printed as path:line:col: error: message. Exits 1 if any
-    spec has errors.
+    spec has errors (or, with --strict, warnings).
     """
     files = list(dict.fromkeys(_spec_files(paths)))
     if not files:
         _fail(f"no specs (*.yaml, *.yml) found in {', '.join(p.as_posix() for p in paths)}", EXIT_USAGE)
-    errors = warnings = failed = 0
+    reports: list[FileReport] = []
     sources: dict[str, str | None] = {}
     for path in files:
         graph, diagnostics = _analyze(path)
@@ -249,27 +344,41 @@ def validate(paths: tuple[Path, ...], quiet: bool, run_numpy: bool) -> None:
             from .execute import execute  # here, so that NumPy is imported only for --execute
 
             diagnostics = (*diagnostics, *execute(graph))
-        _report(diagnostics, sources)
-        spec_errors = sum(1 for d in diagnostics if d.is_error)
-        errors += spec_errors
-        warnings += len(diagnostics) - spec_errors
-        failed += bool(spec_errors)
-    if not quiet:
-        what = f"{len(files)} spec{'s' if len(files) != 1 else ''}"
-        if errors:
-            click.echo(
-                f"{what} checked: {_plural(errors, 'error')} in {_plural(failed, 'file')}"
-                + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""),
-                err=True,
-            )
-        else:
-            click.echo(
-                f"{what} checked: no errors"
-                + (f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""),
-                err=True,
-            )
-    if errors:
+        if fmt == "text":
+            _report(diagnostics, sources)
+        reports.append(FileReport(path.as_posix(), tuple(diagnostics)))
+    if fmt != "text":
+        text = to_json(reports, strict) if fmt == "json" else to_github(reports) if fmt == "github" else None
+        sys.stdout.write(to_sarif(reports) if text is None else text)
+        sys.stdout.flush()
+    elif not quiet:
+        _summarize(reports, strict)
+    if not passed(reports, strict):
         raise _Exit(EXIT_SPEC)
+
+
+def _summarize(reports: Sequence[FileReport], strict: bool) -> None:
+    """The closing line of ``validate``'s text output, on standard error."""
+    errors = sum(r.errors for r in reports)
+    warnings = sum(r.warnings for r in reports)
+    failed = sum(1 for r in reports if r.errors)
+    found = f"{_plural(errors, 'error')} in {_plural(failed, 'file')}" if errors else "no errors"
+    if warnings:
+        found += f", {_plural(warnings, 'warning')}" + (" (--strict: warnings fail)" if strict else "")
+    click.echo(f"{_plural(len(reports), 'spec')} checked: {found}", err=True)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the spec language, for editors.
+
+    Save it (archdraw schema > archdraw.schema.json) and put
+    '# yaml-language-server: $schema=archdraw.schema.json' at the top of a spec: the YAML
+    language server then completes ops and attributes and flags unknown keys as you type.
+    """
+    from .schema import schema as spec_schema
+
+    click.echo(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
 
 
 @cli.command()
@@ -285,6 +394,81 @@ def info(spec: Path, as_json: bool) -> None:
         click.echo(json.dumps(to_info(graph), indent=2, ensure_ascii=False))
     else:
         click.echo(to_text(graph), nl=False)
+
+
+@cli.command()
+@click.argument("spec_dirs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "site",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The site directory to build (created if missing).",
+)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. [default: all cores]")
+@click.option(
+    "--engine", type=click.Choice(ENGINES), default="auto", show_default=True, help="Layout engine."
+)
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of templates that override the shipped ones (index.html, model.html, …).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds the layout engine may take per diagram.",
+)
+def gallery(
+    spec_dirs: tuple[Path, ...],
+    site: Path,
+    jobs: int | None,
+    engine: str,
+    templates: Path | None,
+    timeout: float,
+) -> None:
+    """Build a static site of every spec in SPEC_DIRS (files or directories).
+
+    Specs render in parallel; unchanged specs are not rendered again. A broken spec gets an
+    error page and the command exits 1 after building the rest.
+    """
+    from .gallery import GalleryError, build_gallery  # here: Jinja2 is imported only for galleries
+
+    files = list(dict.fromkeys(_spec_files(spec_dirs)))
+    if not files:
+        _fail(f"no specs (*.yaml, *.yml) found in {', '.join(p.as_posix() for p in spec_dirs)}", EXIT_USAGE)
+    start = time.perf_counter()
+    try:
+        if sys.stderr.isatty():
+            with click.progressbar(length=len(files), label="rendering", file=sys.stderr) as bar:
+                report = build_gallery(
+                    files,
+                    site,
+                    jobs=jobs,
+                    engine=engine,
+                    templates=templates,
+                    timeout=timeout,
+                    progress=bar.update,
+                )
+        else:
+            report = build_gallery(
+                files, site, jobs=jobs, engine=engine, templates=templates, timeout=timeout
+            )
+    except GalleryError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    seconds = time.perf_counter() - start
+    for path in report.failed:
+        click.echo(f"archdraw: error: {path} has errors; see its page", err=True)
+    click.echo(
+        f"{_plural(len(files), 'spec')}: {len(report.built)} rendered, {len(report.cached)} unchanged, "
+        f"{len(report.failed)} with errors ({seconds:.2f} s). Open {(site / 'index.html').as_posix()}",
+        err=True,
+    )
+    if report.failed:
+        raise _Exit(EXIT_SPEC)
 
 
 def main(args: Sequence[str] | None = None) -> NoReturn:

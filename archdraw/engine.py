@@ -12,7 +12,7 @@ from typing import Final
 
 from .errors import EngineNotFoundError, RenderError
 
-__all__ = ["ENGINES", "FORMATS", "Engine", "find_engine", "run_engine"]
+__all__ = ["ENGINES", "FORMATS", "Engine", "engine_version", "find_engine", "run_engine"]
 
 ENGINES: Final = ("auto", "dot", "bundled")
 FORMATS: Final = ("svg", "png", "pdf")
@@ -106,3 +106,12 @@ def run_engine(
             f"{engine.kind} failed (exit {proc.returncode}){f' for {what}' if what else ''}", stderr
         )
     return proc.stdout
+
+
+def engine_version(engine: Engine) -> str:
+    """What the engine says its version is (``dot -V``), for cache keys; "" if it will not say."""
+    try:
+        proc = subprocess.run([engine.executable, "-V"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (proc.stderr or proc.stdout).decode("utf-8", errors="replace").strip()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .ir import Size, Sym
+from .sizes import symbolic
 
 __all__ = ["Expr", "ExprError", "evaluate", "names", "parse"]
 
@@ -164,7 +165,7 @@ def evaluate(expr: Expr, env: Mapping[str, Size]) -> Size:
     value, text, _ = _eval(expr, env)
     if text is None:
         return value
-    return Sym(text, value)
+    return symbolic(text, value)  # past 200 characters of text, the example value
 
 
 def _eval(expr: Expr, env: Mapping[str, Size]) -> tuple[int, str | None, int]:

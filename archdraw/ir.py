@@ -32,6 +32,7 @@ __all__ = [
     "Totals",
     "ViewDefaults",
     "format_shape",
+    "printable",
 ]
 
 
@@ -45,6 +46,19 @@ class Span:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every character that would act on a terminal escaped (``\x1b``, ``\u202e``).
+
+    Messages quote what a spec (or a file name) holds, and are printed to a terminal.
+
+    >>> print(printable("unknown key 'a\u202eb\x1b[2J'"))
+    unknown key 'a\u202eb\x1b[2J'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class Severity(enum.Enum):
@@ -63,7 +77,7 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        return f"{self.span}: {self.severity.value}: {self.message}"
+        return printable(f"{self.span}: {self.severity.value}: {self.message}")
 
     @property
     def is_error(self) -> bool:

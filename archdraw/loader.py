@@ -7,12 +7,16 @@ with errors is kept, without its bad parts, so later checks do not report ghosts
 
 from __future__ import annotations
 
+import enum
 import math
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn, ParamSpec, TypeVar
+from types import MappingProxyType
+from typing import Final, NoReturn, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from . import expr
 from .errors import Diagnostic, SpecError, did_you_mean
@@ -33,11 +37,11 @@ from .ir import (
     Style,
     ViewDefaults,
 )
-from .ops import OPS, AttrSpec, AttrType
+from .ops import OPS, PADDINGS, AttrSpec, AttrType
 from .source import YMap, YScalar, YSeq, YValue, decode, parse
 from .theme import THEMES
 
-__all__ = ["FORMAT_VERSION", "load", "loads"]
+__all__ = ["FORMAT_VERSION", "loads", "read"]
 
 FORMAT_VERSION = 1
 MAX_SPEC_BYTES = 4 * 1024 * 1024
@@ -50,44 +54,170 @@ RANKDIRS = ("TB", "LR", "BT", "RL")
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_TOP_KEYS = (
-    "archdraw",
-    "name",
-    "summary",
-    "family",
-    "reference",
-    "dims",
-    "inputs",
-    "layers",
-    "blocks",
-    "outputs",
-    "style",
-    "view",
+MAX_INT = expr.MAX_VALUE  # the largest integer a spec may write (10^15), as in size expressions
+# Characters a URL may not hold as written (RFC 3986): they must be percent-encoded.
+_URL_UNSAFE = frozenset('"<>\\^`{|}')
+
+
+def clean_text(text: str) -> str:
+    r"""Free text without the characters that act rather than show.
+
+    Those are controls (but tab and newline), format characters (bidi overrides, zero-width
+    spaces) and lone surrogates: they could reorder or hide text, or drive a terminal.
+
+    >>> clean_text("evil\u202eabc\u200b \x1b[2J\x07ok\tfine")
+    'evilabc [2Jok\tfine'
+    """
+    return "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+
+
+class Value(enum.Enum):
+    """The kind of value a key takes; :mod:`archdraw.schema` turns each into JSON Schema."""
+
+    VERSION = "version"  # the format version
+    TEXT = "text"  # free text: any scalar but null
+    IDENT = "ident"  # letters, digits and '_', not starting with a digit
+    IDENTS = "idents"  # one id or a list of them
+    NAMES = "names"  # one string or a list of them
+    BOOL = "bool"
+    COUNT = "count"  # an integer of at least 1
+    STEPS = "steps"  # time steps a view unrolls, 0 to MAX_STEPS
+    URL = "url"
+    REFERENCE = "reference"
+    DIMS = "dims"
+    INPUTS = "inputs"
+    BODY = "body"  # a stack (list) or a graph (mapping of id to layer)
+    BLOCKS = "blocks"
+    PARAMS = "params"  # a block's parameters
+    OUTPUTS = "outputs"
+    STYLE = "style"
+    VIEW = "view"
+    RANKDIR = "rankdir"
+    THEME = "theme"
+    OP = "op"
+    BLOCK = "block"  # the name of a block to call
+    REFS = "refs"  # a layer's inputs
+    TARGET = "target"  # a layer id, dotted to reach inside
+    EDGE_KIND = "edge_kind"
+    DELAY = "delay"
+    ROLES = "roles"
+    REPEAT = "repeat"
+    CONDITION = "condition"  # an integer or a size expression; 0 leaves the layer out
+    SHAPE = "shape"
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A key the loader reads: the kind of value it takes, what it is for, and whether it is required.
+
+    These tables are the one list of the spec language's keys: the loader checks keys against
+    them and :mod:`archdraw.schema` builds the JSON Schema from them.
+    """
+
+    value: Value
+    doc: str
+    required: bool = False
+
+
+_TOP_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "archdraw": Key(Value.VERSION, f"the format version: the integer {FORMAT_VERSION}", required=True),
+        "name": Key(Value.TEXT, "the model's name, drawn as the diagram's title", required=True),
+        "summary": Key(Value.TEXT, "one sentence, drawn in small type under the title"),
+        "family": Key(Value.TEXT, "the gallery section the spec belongs in (convolutional, recurrent, …)"),
+        "reference": Key(
+            Value.REFERENCE, "the paper or page the spec draws: a string (a URL), or a title and a url"
+        ),
+        "dims": Key(Value.DIMS, "named sizes and their example values, e.g. {N: 1, D: 784}"),
+        "inputs": Key(Value.INPUTS, "the model's inputs: id to a shape list, or to a mapping with 'shape'"),
+        "layers": Key(
+            Value.BODY, "the layers: a list (a stack) or a mapping of id to layer (a graph)", required=True
+        ),
+        "blocks": Key(Value.BLOCKS, "reusable sub-graphs, called from layers with 'block: NAME'"),
+        "outputs": Key(Value.OUTPUTS, "one layer id or a list of them: the model's outputs"),
+        "style": Key(Value.STYLE, "how the diagram is drawn: rankdir and theme"),
+        "view": Key(Value.VIEW, "the default view: depth, expand, expand_repeats, unroll, max_nodes"),
+    }
 )
-_LAYER_KEYS = (
-    "id",
-    "op",
-    "block",
-    "layers",
-    "in",
-    "label",
-    "note",
-    "group",
-    "trainable",
-    "role",
-    "repeat",
-    "shared",
-    "when",
-    "output",
+_LAYER_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "id": Key(Value.IDENT, "the layer's id, in a list only (in a mapping the key is the id)"),
+        "op": Key(Value.OP, "the op; its attributes are written beside it"),
+        "block": Key(Value.BLOCK, "a block to call; its arguments are written beside it"),
+        "layers": Key(Value.BODY, "an inline group of layers: a list or a mapping of id to layer"),
+        "in": Key(Value.REFS, "the layer's inputs: a layer id, a reference {from: ...}, or a list of them"),
+        "label": Key(Value.TEXT, "text drawn as the node's title instead of its id"),
+        "note": Key(Value.TEXT, "a line of small text under the node"),
+        "group": Key(Value.IDENT, "layers with the same group are drawn together in a cluster"),
+        "trainable": Key(Value.BOOL, "false marks fixed weights"),
+        "role": Key(Value.ROLES, "a declared role or a list of them (single layers only)"),
+        "repeat": Key(Value.REPEAT, "how many times the layer, block call or group is repeated in a chain"),
+        "shared": Key(Value.BOOL, "whether the repetitions share one set of weights"),
+        "when": Key(Value.CONDITION, "0 leaves the layer out (it passes its input on); other values keep it"),
+        "output": Key(Value.IDENT, "for inline groups: the inner layer that is the group's result"),
+    }
 )
-_INPUT_KEYS = ("shape", "label", "note", "group", "from", "delay", "axis", "role")
-_REF_KEYS = ("from", "kind", "delay", "axis", "label")
-_BLOCK_KEYS = ("params", "inputs", "layers", "output", "label")
+_INPUT_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "shape": Key(Value.SHAPE, "the input's shape: a list of up to 8 sizes", required=True),
+        "label": _LAYER_KEYS["label"],
+        "note": _LAYER_KEYS["note"],
+        "group": _LAYER_KEYS["group"],
+        "from": Key(Value.TARGET, "makes this a state input: the layer whose value is fed back"),
+        "delay": Key(Value.DELAY, f"steps the state is fed back over, 1 to {MAX_DELAY} (default 1)"),
+        "axis": Key(Value.IDENT, "the axis the delay runs along (default: time)"),
+        "role": _LAYER_KEYS["role"],
+    }
+)
+_REF_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "from": Key(Value.TARGET, "the layer the edge comes from", required=True),
+        "kind": Key(Value.EDGE_KIND, "the kind of edge"),
+        "delay": Key(Value.DELAY, f"a number of steps, 1 to {MAX_DELAY}: the edge is recurrent"),
+        "axis": Key(Value.IDENT, "the axis the delay runs along (default: time); only with 'delay'"),
+        "label": Key(Value.TEXT, "text drawn on the edge"),
+    }
+)
+_BLOCK_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "params": Key(
+            Value.PARAMS, "parameter name to default (null: required), or a list of names (all required)"
+        ),
+        "inputs": Key(Value.IDENTS, "the names of the block's inputs (default: x)"),
+        "layers": Key(Value.BODY, "the block's layers: a list (a stack) or a mapping of id to layer", True),
+        "output": Key(Value.IDENT, "the layer whose result is the block's result (default: the last)"),
+        "label": Key(Value.TEXT, "the default title of the clusters its calls are drawn in"),
+    }
+)
+_REFERENCE_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "title": Key(Value.TEXT, "the title of the paper or page"),
+        "url": Key(Value.URL, "its address, starting with http:// or https://"),
+    }
+)
+_STYLE_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "rankdir": Key(Value.RANKDIR, "layout direction (default TB, top to bottom)"),
+        "theme": Key(Value.THEME, "colour theme"),
+    }
+)
+_VIEW_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
+    {
+        "depth": Key(Value.COUNT, "draw blocks from this depth down as single nodes"),
+        "expand": Key(Value.NAMES, "blocks (ids or block names) never folded or collapsed"),
+        "expand_repeats": Key(Value.BOOL, "draw every repetition instead of folding to ×N"),
+        "unroll": Key(Value.STEPS, f"draw this many time steps side by side (0 to {MAX_STEPS})"),
+        "max_nodes": Key(Value.COUNT, "fold deeper blocks when a view has more nodes than this"),
+    }
+)
 _DECLARABLE_ROLES = (Role.BOTTLENECK, Role.LOSS, Role.MEMORY, Role.OUTPUT)
 
 
-def load(path: str | Path) -> Graph:
-    """Load the spec at ``path`` (errors name it as given)."""
+def read(path: str | Path) -> Graph:
+    """Read the spec at ``path``, unanalysed (errors name it as given); see :func:`loads`.
+
+    :func:`archdraw.load` reads and analyses a spec in one step.
+    """
     p = Path(path)
     display = p.as_posix()
     try:
@@ -167,7 +297,7 @@ class _Reader:
             self.fail(f"{what} must be text, got {_describe(node)}", node.span)
         if len(node.text) > MAX_TEXT:
             self.fail(f"{what} is longer than {MAX_TEXT} characters", node.span)
-        return node.value if isinstance(node.value, str) else node.text
+        return clean_text(node.value) if isinstance(node.value, str) else node.text
 
     def ident(self, node: YValue, what: str) -> str:
         text = self.string(node, what)
@@ -191,7 +321,13 @@ class _Reader:
             self.fail(f"{what} must be an integer, got {_describe(node)}", node.span)
         if node.value < minimum:
             self.fail(f"{what} must be at least {minimum}, got {node.value}", node.span)
+        self.bounded(node, what)
         return node.value
+
+    def bounded(self, node: YScalar, what: str) -> None:
+        """Refuse an integer beyond :data:`MAX_INT` in size (no size, count or axis is larger)."""
+        if isinstance(node.value, int) and abs(node.value) > MAX_INT:
+            self.fail(f"{what} must be at most 10^15 in size, got {node.text}", node.span)
 
     def size(self, node: YValue, what: str, allow_negative_one: bool = False) -> AttrValue:
         """A positive int, or a size expression (validated for syntax here)."""
@@ -202,6 +338,7 @@ class _Reader:
                 return -1
             if node.value <= 0:
                 self.fail(f"{what} must be a positive integer, got {node.value}", node.span)
+            self.bounded(node, what)
             return node.value
         self.fail(f"{what} must be a positive integer or a size expression, got {_describe(node)}", node.span)
 
@@ -218,6 +355,7 @@ class _Reader:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return self.expression(node, what)
         if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            self.bounded(node, what)
             return node.value
         self.fail(f"{what} must be an integer, got {_describe(node)}", node.span)
 
@@ -256,9 +394,9 @@ class _Reader:
                 )
             return text
         if kind is AttrType.PADDING and isinstance(node, YScalar) and isinstance(node.value, str):
-            if node.value in ("same", "valid"):
+            if node.value in PADDINGS:
                 return node.value
-            hint = did_you_mean(node.value, ("same", "valid"))
+            hint = did_you_mean(node.value, PADDINGS)
             if hint:
                 self.fail(f"{what} must be an integer, a list of them, 'same' or 'valid'{hint}", node.span)
             return self.expression(node, what)
@@ -271,7 +409,7 @@ class _Reader:
                 if isinstance(item, YScalar) and isinstance(item.value, str):
                     values.append(self.int_or_expr(item, what))
                     continue
-                values.append(self.integer(item, what, 0 if what.split()[-1] != "axes" else -64))
+                values.append(self.integer(item, what, spec.minimum))
             return values[0] if not isinstance(node, YSeq) else tuple(values)
         if kind is AttrType.SHAPE:
             return self.shape(node, what, allow_negative_one=True)
@@ -592,6 +730,7 @@ class _Reader:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return self.int_or_expr(node, what)
         if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            self.bounded(node, what)
             return node.value
         self.fail(
             f"{what} must be an integer or a size expression (block parameters stand for sizes), "
@@ -778,22 +917,37 @@ class _Reader:
 
     def reference(self, node: YValue) -> Reference:
         if isinstance(node, YScalar):
-            text = self.string(node, "reference")
-            url = text if text.startswith(("http://", "https://")) else ""
+            # A title, or a URL: kept as the link only when it is an http(s) one.
+            text = clean_text(self.string(node, "reference")).strip()
+            url = self.url(node, "reference") if text.lower().startswith(("http://", "https://")) else ""
             return Reference(text, url, node.span)
         m = self.mapping(node, "reference")
-        self.check_keys(m, ("title", "url"), "reference")
+        self.check_keys(m, _REFERENCE_KEYS, "reference")
         title = self.text(tn, "reference title") if (tn := m.get("title")) is not None else ""
         url = ""
         if (un := m.get("url")) is not None:
-            url = self.string(un, "reference url").strip()
-            if not url.lower().startswith(("http://", "https://")):
-                self.fail("reference url must start with http:// or https://", un.span)
+            url = self.url(un, "reference url")
         return Reference(title or url, url, node.span)
+
+    def url(self, node: YValue, what: str) -> str:
+        """An http(s) URL, as written but for surrounding spaces; any other scheme is refused."""
+        url = self.string(node, what).strip()
+        if not url.lower().startswith(("http://", "https://")):
+            self.fail(f"{what} must start with http:// or https://", node.span)
+        bad = next((ch for ch in url if ch in _URL_UNSAFE or ch.isspace() or not ch.isprintable()), None)
+        if bad is not None:
+            self.fail(f"{what} must not contain {bad!r} (percent-encode it)", node.span)
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if not host:
+            self.fail(f"{what} {url!r} has no host name", node.span)
+        return url
 
     def view(self, node: YValue) -> ViewDefaults:
         m = self.mapping(node, "view")
-        self.check_keys(m, ("depth", "expand", "expand_repeats", "unroll", "max_nodes"), "view")
+        self.check_keys(m, _VIEW_KEYS, "view")
         view = ViewDefaults()
         if (dn := m.get("depth")) is not None:
             view = replace(view, depth=self.attempt(self.integer, dn, "view depth", 1))
@@ -814,7 +968,7 @@ class _Reader:
 
     def style(self, node: YValue) -> Style:
         m = self.mapping(node, "style")
-        self.check_keys(m, ("rankdir", "theme"), "style")
+        self.check_keys(m, _STYLE_KEYS, "style")
         rankdir, theme = "TB", "default"
         if (rn := m.get("rankdir")) is not None:
             rankdir = self.string(rn, "rankdir")

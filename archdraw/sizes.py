@@ -11,9 +11,25 @@ from collections.abc import Iterable
 
 from .ir import Size, Sym
 
-__all__ = ["MAX_SIZE", "SizeError", "add", "ceildiv", "floordiv", "mul", "prod", "same", "sub", "value"]
+__all__ = [
+    "MAX_SIZE",
+    "MAX_TEXT",
+    "SizeError",
+    "add",
+    "ceildiv",
+    "floordiv",
+    "mul",
+    "prod",
+    "same",
+    "sub",
+    "symbolic",
+    "value",
+]
 
 MAX_SIZE = 10**15
+# The text of a symbolic size is bounded like a written size expression: a graph that doubles a
+# size at every layer (concatenating a tensor with itself) would otherwise double its text too.
+MAX_TEXT = 200
 
 
 class SizeError(ValueError):
@@ -43,16 +59,29 @@ def _text(size: Size, weakest: str) -> str:
     return f"({text})" if loose else text
 
 
-def _make(text: str, result: int) -> Size:
+def _bounded(result: int) -> int:
     if abs(result) > MAX_SIZE:
         raise SizeError(f"a size reaches {result}, beyond {MAX_SIZE}")
-    return Sym(text, result)
+    return result
+
+
+def symbolic(text: str, result: int) -> Size:
+    """A symbolic size; past :data:`MAX_TEXT` characters of text, just its example value.
+
+    >>> symbolic("T+T", 6), symbolic("+".join("T" * 101), 303)
+    (Sym(text='T+T', value=6), 303)
+    """
+    return Sym(text, result) if len(text) <= MAX_TEXT else result
+
+
+def _make(text: str, result: int) -> Size:
+    return symbolic(text, _bounded(result))
 
 
 def add(a: Size, b: Size) -> Size:
     """``a + b``."""
     if not isinstance(a, Sym) and not isinstance(b, Sym):
-        return a + b
+        return _bounded(a + b)
     if b == 0:
         return a
     if a == 0:
@@ -65,7 +94,7 @@ def add(a: Size, b: Size) -> Size:
 def sub(a: Size, b: Size) -> Size:
     """``a - b``."""
     if not isinstance(a, Sym) and not isinstance(b, Sym):
-        return a - b
+        return _bounded(a - b)
     if not isinstance(b, Sym):
         return add(a, -b)
     return _make(f"{_text(a, '+')}-{_text(b, '*')}", value(a) - value(b))
@@ -74,10 +103,7 @@ def sub(a: Size, b: Size) -> Size:
 def mul(a: Size, b: Size) -> Size:
     """``a * b``."""
     if not isinstance(a, Sym) and not isinstance(b, Sym):
-        result = a * b
-        if abs(result) > MAX_SIZE:
-            raise SizeError(f"a size reaches {result}, beyond {MAX_SIZE}")
-        return result
+        return _bounded(a * b)
     if b == 1:
         return a
     if a == 1:
@@ -115,9 +141,7 @@ def prod(sizes: Iterable[Size]) -> Size:
         if isinstance(size, Sym):
             symbolic.append(size)
         else:
-            number *= size
-            if abs(number) > MAX_SIZE:
-                raise SizeError(f"a size reaches {number}, beyond {MAX_SIZE}")
+            number = _bounded(number * size)
     result: Size = number
     for size in symbolic:
         result = mul(result, size)

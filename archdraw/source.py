@@ -82,19 +82,36 @@ def decode(data: bytes, path: str) -> str:
     """Decode spec bytes: UTF-8 (an optional BOM is dropped) or UTF-16 with a BOM."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    elif data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise SpecError([Diagnostic(Span(path, 1, 1), "the spec is UTF-32 text; save it as UTF-8")])
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise SpecError([Diagnostic(Span(path, 1, 1), "invalid UTF-16 text")]) from None
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         good = data[: exc.start].decode("utf-8", errors="replace")
         line = good.count("\n") + 1
         column = len(good) - (good.rfind("\n") + 1) + 1
         msg = f"the spec is not UTF-8 text (invalid byte sequence starting with 0x{data[exc.start]:02x})"
         raise SpecError([Diagnostic(Span(path, line, column), msg)]) from None
+    if "\0" in text:
+        # Valid UTF-8, but UTF-16 or UTF-32 without a byte-order mark reads like this.
+        before = text[: text.index("\0")]
+        span = Span(path, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        message = (
+            "the spec holds NUL bytes, so it is not UTF-8 text "
+            "(UTF-16 is read only with a byte-order mark; save it as UTF-8)"
+        )
+        raise SpecError([Diagnostic(span, message)])
+    return text
+
+
+def _short(tag: str) -> str:
+    """``!!int`` for ``tag:yaml.org,2002:int``."""
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
 
 
 def _span(path: str, mark: Any) -> Span:
@@ -126,6 +143,14 @@ class _Builder:
         tag = event.tag if event.tag and event.tag != "!" else None
         if tag is None:
             tag = self.resolver.resolve(yaml.ScalarNode, text, event.implicit)  # type: ignore[no-untyped-call]
+        elif tag != _TAG + "str":
+            # An explicit tag (!!int abc) must agree with what the text reads as plainly.
+            plain = self.resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+            if plain != tag and not (tag == _TAG + "float" and plain == _TAG + "int"):
+                raise self.fail(
+                    f"{text!r} is not a YAML {tag.removeprefix(_TAG)}; drop the tag {_short(tag)}",
+                    event.start_mark,
+                )
         if tag == _TAG + "str":
             return YScalar(text, text, span, quoted)
         if tag == _TAG + "null":
@@ -185,7 +210,9 @@ class _Builder:
             size = 1
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if event.tag and event.tag not in ("!", *_SAFE_TAGS):
-                    raise self.fail(f"unsupported YAML tag {event.tag!r}", event.start_mark)
+                    raise self.fail(
+                        f"unsupported YAML tag {event.tag!r}: a spec holds plain values", event.start_mark
+                    )
                 if len(stack) >= MAX_DEPTH:
                     raise self.fail(f"the spec nests deeper than {MAX_DEPTH} levels", event.start_mark)
                 if event.anchor:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from .errors import ArchdrawError
-from .ir import Attr, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, ViewDefaults, format_shape
+from .ir import Attr, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Size, ViewDefaults, format_shape
 from .loader import MAX_STEPS
 
 __all__ = ["DEFAULT_MAX_NODES", "View", "ViewError", "apply_view", "collapse", "fold_repeats", "unroll"]
@@ -105,12 +105,16 @@ def _remap_edges(edges: Iterable[Edge], target: dict[str, str], keep_loops: bool
     return tuple(out)
 
 
-def _boundary_shapes(graph: Graph, members: set[str]) -> tuple[str, str]:
-    """The shapes flowing into and out of a set of nodes, as label text."""
-    shapes = {n.id: n.shape for n in graph.nodes}
+def _boundary_shapes(
+    members: set[str], touching: list[Edge], shapes: dict[str, tuple[Size, ...] | None]
+) -> tuple[str, str]:
+    """The shapes flowing into and out of a set of nodes, as label text.
+
+    ``touching`` holds (at least) the edges with an end in ``members``, in graph order.
+    """
     into = [
         shapes[e.src]
-        for e in graph.edges
+        for e in touching
         if e.dst in members
         and e.src not in members
         and e.kind in (EdgeKind.DATA, EdgeKind.SKIP)
@@ -118,7 +122,7 @@ def _boundary_shapes(graph: Graph, members: set[str]) -> tuple[str, str]:
     ]
     out = [
         shapes[e.src]
-        for e in graph.edges
+        for e in touching
         if e.src in members
         and e.dst not in members
         and e.kind in (EdgeKind.DATA, EdgeKind.SKIP)
@@ -154,6 +158,10 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
                 target[n.id] = cid
                 members[cid].append(n)
                 break
+    readers: dict[str, list[str]] = {}
+    for e in graph.edges:
+        if e.kind is not EdgeKind.RECURRENT:
+            readers.setdefault(e.src, []).append(e.dst)
     nodes: list[Node] = []
     placed: set[str] = set()
     for n in graph.nodes:
@@ -164,7 +172,7 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
         if cid in placed:
             continue
         placed.add(cid)
-        nodes.append(_block_node(graph, by_id[cid], members[cid]))
+        nodes.append(_block_node(by_id[cid], members[cid], readers))
     hidden = {c.id for c in graph.clusters if any(a in chosen_ids for a in _ancestors(c.id, by_id))}
     return replace(
         graph,
@@ -174,17 +182,14 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
     )
 
 
-def _block_node(graph: Graph, cluster: Cluster, members: list[Node]) -> Node:
-    """One node standing for a whole cluster."""
+def _block_node(cluster: Cluster, members: list[Node], readers: dict[str, list[str]]) -> Node:
+    """One node standing for a whole cluster.
+
+    ``readers`` lists the nodes each node feeds, by edges other than recurrent ones.
+    """
     ids = {n.id for n in members}
     out_node = next(
-        (
-            n
-            for n in reversed(members)
-            if any(
-                e.src == n.id and e.dst not in ids and e.kind is not EdgeKind.RECURRENT for e in graph.edges
-            )
-        ),
+        (n for n in reversed(members) if any(dst not in ids for dst in readers.get(n.id, ()))),
         members[-1],
     )
     count = f"×{cluster.repeat_count}" if cluster.repeat_count > 1 and cluster.repeat_index == 0 else ""
@@ -217,47 +222,54 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
     if not folded:
         return graph
     by_id = {c.id: c for c in graph.clusters}
+    folded_ids = {c.id for c in folded}
     inside: dict[str, set[str]] = {c.id: set() for c in folded}
     for n in graph.nodes:
         for cid in _ancestors(n.cluster, by_id):
             if cid in inside:
                 inside[cid].add(n.id)
-    shapes = {c.id: _boundary_shapes(graph, inside[c.id]) for c in folded}
+    # Every lookup below goes by an id's clusters or prefixes, never over all folded clusters: a
+    # spec can have thousands of repeats (one inside each repetition of another).
+    cluster_of = {n.id: n.cluster for n in graph.nodes}
+    touching: dict[str, list[Edge]] = {cid: [] for cid in inside}
+    for e in graph.edges:
+        around = {c for end in (e.src, e.dst) for c in _ancestors(cluster_of.get(end, ""), by_id)}
+        for cid in sorted(around & folded_ids):
+            touching[cid].append(e)
+    node_shapes = {n.id: n.shape for n in graph.nodes}
+    shapes = {c.id: _boundary_shapes(inside[c.id], touching[c.id], node_shapes) for c in folded}
 
     def first_copy(node_id: str) -> str:
-        for c in folded:
-            prefix = c.id + "."
-            if node_id.startswith(prefix):
-                rest = node_id[len(prefix) :]
-                head, _, tail = rest.partition(".")
-                if head.isdigit() and head != "1":
-                    node_id = prefix + "1" + (("." + tail) if tail else "")
-        return node_id
+        # Shorter prefixes first, each tested on the id as rewritten so far (as 'folded' is sorted).
+        parts = node_id.split(".")
+        for i in range(1, len(parts)):
+            if ".".join(parts[:i]) in folded_ids and parts[i].isdigit() and parts[i] != "1":
+                parts[i] = "1"
+        return ".".join(parts)
 
-    def copy_of(node_id: str, container: str) -> str | None:
-        prefix = container + "."
-        if not node_id.startswith(prefix):
-            return None
-        head = node_id[len(prefix) :].split(".")[0]
-        return head if head.isdigit() else None
+    def copies_differ(src: str, dst: str) -> bool:
+        """Whether ``src`` and ``dst`` are in different copies of one folded repeat."""
+        a, b = src.split("."), dst.split(".")
+        for i in range(1, min(len(a), len(b))):
+            if a[:i] != b[:i]:
+                return False
+            if ".".join(a[:i]) in folded_ids and a[i].isdigit() and b[i].isdigit() and a[i] != b[i]:
+                return True
+        return False
 
     target = {n.id: first_copy(n.id) for n in graph.nodes}
     # Edges from one copy to another (the chain, and shortcuts from the previous copy) go.
-    edges = [
-        e
-        for e in graph.edges
-        if not any(
-            (a := copy_of(e.src, c.id)) is not None and (b := copy_of(e.dst, c.id)) is not None and a != b
-            for c in folded
-        )
-    ]
+    edges = [e for e in graph.edges if not copies_differ(e.src, e.dst)]
     copies = {f"{c.id}.1": c.id for c in folded}
+
+    def prefixes(cid: str) -> list[str]:
+        parts = cid.split(".")
+        return [".".join(parts[:i]) for i in range(1, len(parts))]
+
     dropped = {
-        k.id
-        for k in graph.clusters
-        if k.repeat_index > 1 and any(k.id.startswith(f"{c.id}.") for c in folded)
+        k.id for k in graph.clusters if k.repeat_index > 1 and any(p in folded_ids for p in prefixes(k.id))
     }
-    dropped |= {k.id for k in graph.clusters if any(k.id.startswith(d + ".") for d in dropped)}
+    dropped |= {k.id for k in graph.clusters if any(p in dropped for p in prefixes(k.id))}
     clusters: list[Cluster] = []
     for k in graph.clusters:
         if k.id in dropped or k.id in copies:

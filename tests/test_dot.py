@@ -17,7 +17,7 @@ from .conftest import SPECS
 
 
 def analysed(path: Path) -> Graph:
-    return archdraw.analyze(archdraw.load(path.relative_to(path.parent.parent)))
+    return archdraw.load(path.relative_to(path.parent.parent)).graph
 
 
 @pytest.fixture(autouse=True)

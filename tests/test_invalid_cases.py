@@ -60,11 +60,11 @@ def test_invalid_case(path: Path) -> None:
     assert expected, f"{path.name} has no '# error:' or '# warning:' header lines"
     if any(line.startswith("error: ") for line in expected):
         with pytest.raises(archdraw.SpecError) as info:
-            archdraw.analyze(archdraw.load(path))
+            archdraw.analyze(archdraw.read(path))
         diagnostics = info.value.diagnostics
     else:
         # Warnings alone do not raise: the spec must analyse, and carry the warnings on the graph.
-        diagnostics = archdraw.analyze(archdraw.load(path)).diagnostics
+        diagnostics = archdraw.analyze(archdraw.read(path)).diagnostics
     assert [_format(d) for d in diagnostics] == expected
 
 

@@ -27,7 +27,7 @@ def groups(root: ET.Element, cls: str) -> list[ET.Element]:
 @pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
 def test_svg_structure(spec: Path, engine: str) -> None:
     require_engine(engine)
-    graph = archdraw.analyze(archdraw.load(spec))
+    graph = archdraw.load(spec).graph
     svg = run_engine(archdraw.to_dot(graph), "svg", find_engine(engine))
     root = ET.fromstring(svg)
     layer_ids = {g.get("id") for g in groups(root, "layer")}
@@ -45,7 +45,7 @@ def test_svg_structure(spec: Path, engine: str) -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_svg_is_byte_identical_across_runs(engine: str) -> None:
     require_engine(engine)
-    dot = archdraw.to_dot(archdraw.analyze(archdraw.load(SPECS[0])))
+    dot = archdraw.to_dot(archdraw.load(SPECS[0]).graph)
     chosen = find_engine(engine)
     assert run_engine(dot, "svg", chosen) == run_engine(dot, "svg", chosen)
 
@@ -54,14 +54,14 @@ def test_svg_is_byte_identical_across_runs(engine: str) -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_png_output(engine: str) -> None:
     require_engine(engine)
-    dot = archdraw.to_dot(archdraw.analyze(archdraw.load(SPECS[0])))
+    dot = archdraw.to_dot(archdraw.load(SPECS[0]).graph)
     assert run_engine(dot, "png", find_engine(engine)).startswith(b"\x89PNG\r\n\x1a\n")
 
 
 @pytest.mark.exe
 def test_pdf_needs_native_dot() -> None:
     require_engine("bundled")
-    dot = archdraw.to_dot(archdraw.analyze(archdraw.load(SPECS[0])))
+    dot = archdraw.to_dot(archdraw.load(SPECS[0]).graph)
     with pytest.raises(RenderError, match="cannot write pdf"):
         run_engine(dot, "pdf", find_engine("bundled"))
 
@@ -69,7 +69,7 @@ def test_pdf_needs_native_dot() -> None:
 @pytest.mark.exe
 def test_pdf_with_native_dot() -> None:
     require_engine("dot")
-    dot = archdraw.to_dot(archdraw.analyze(archdraw.load(SPECS[0])))
+    dot = archdraw.to_dot(archdraw.load(SPECS[0]).graph)
     assert run_engine(dot, "pdf", find_engine("dot")).startswith(b"%PDF")
 
 

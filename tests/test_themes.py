@@ -30,7 +30,7 @@ OKABE_ITO = {"#000000", "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "
 
 def build(path: Path, view: str = "full") -> Graph:
     """The whole graph, or the default view of it (what `archdraw render` draws: blocks folded)."""
-    graph = archdraw.analyze(archdraw.load(path))
+    graph = archdraw.load(path).graph
     return graph if view == "full" else apply_view(graph, View.of(graph.view))[0]
 
 

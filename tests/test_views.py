@@ -16,7 +16,7 @@ from .conftest import ROOT
 
 
 def analysed(name: str) -> Graph:
-    return archdraw.analyze(archdraw.load(ROOT / "specs" / f"{name}.yaml"))
+    return archdraw.load(ROOT / "specs" / f"{name}.yaml").graph
 
 
 def test_resnet50_default_view_is_small_and_shows_the_repeats() -> None:

@@ -11,7 +11,7 @@ from typing import Final
 from ..ir import AttrValue, OpFamily
 from .rules import RULES, Rule
 
-__all__ = ["ACTIVATIONS", "OPS", "AttrSpec", "AttrType", "OpDef", "op_names"]
+__all__ = ["ACTIVATIONS", "OPS", "PADDINGS", "AttrSpec", "AttrType", "OpDef", "op_names"]
 
 
 class AttrType(enum.Enum):
@@ -38,6 +38,7 @@ class AttrSpec:
     choices: tuple[str, ...] = ()
     doc: str = ""
     bounds: tuple[float, float] | None = None  # inclusive range of a FLOAT attribute
+    minimum: int = 0  # the smallest integer an INTS or PADDING attribute takes
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ ACTIVATIONS: Final = (
     "swish",
     "linear",
 )
+
+PADDINGS: Final = ("same", "valid")  # the words a PADDING attribute takes besides integers
 
 _ACT = AttrSpec(AttrType.CHOICE, "none", choices=ACTIVATIONS, doc="activation applied after the op")
 _BIAS = AttrSpec(AttrType.BOOL, True, doc="whether the op adds a learned bias")
@@ -241,7 +244,12 @@ _TABLE: dict[str, OpDef] = {
         "reshape (one -1 allowed)",
         {"shape": _req(AttrType.SHAPE, "the new shape")},
     ),
-    "permute": OpDef("", OpFamily.RESHAPE, "reorder axes", {"axes": _req(AttrType.INTS, "new axis order")}),
+    "permute": OpDef(
+        "",
+        OpFamily.RESHAPE,
+        "reorder axes",
+        {"axes": AttrSpec(AttrType.INTS, None, required=True, doc="new axis order", minimum=-64)},
+    ),
     "split": OpDef(
         "",
         OpFamily.RESHAPE,

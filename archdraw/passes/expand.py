@@ -243,6 +243,7 @@ class _Expander:
         entry = _Entry("")
         scope.names[layer.id] = entry
         explicit = data_refs(layer.refs)
+        explicit_set, later = set(explicit), set(explicit[1:])  # sets: a layer may have many inputs
         first_inputs = inputs
         if layer.op is None and explicit:
             # Inputs written for a block or group may name layers further down a mapping: bind
@@ -273,10 +274,9 @@ class _Expander:
             if layer.op is not None:
                 self.add_node(self.node(layer, rep_id, container, env, frozen))
                 self.connect(current, rep_id, layer.span)
-                written = explicit if rep == 1 else explicit[1:]
                 for ref in layer.refs:
-                    if ref in explicit and ref not in written:
-                        continue
+                    if rep > 1 and ref in explicit_set and ref not in later:
+                        continue  # the first input: repetition k reads repetition k - 1 instead
                     # Delayed, gradient and undirected inputs apply to every repetition.
                     self.pending.append(_Pending(ref, scope, rep_id, layer.id, rep_id))
                 entry.reps.append(rep_id)

@@ -18,9 +18,13 @@ from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Totals
 from ..ops import OPS
 from ..ops.rules import Call, Result, Shape, ShapeError, show
 
-__all__ = ["infer_shapes"]
+__all__ = ["MAX_COUNT", "infer_shapes"]
 
 _CARRIES = (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED)
+# Parameter and MAC counts, of a node and of the whole model, stay below 2**63 (a signed 64-bit
+# integer), so that every tool reading `archdraw info --json` can hold them.
+MAX_COUNT = 10**18
+_LIMIT = "10^18"
 
 
 def _inputs(graph: Graph) -> dict[str, list[Edge]]:
@@ -63,6 +67,22 @@ def _shared_copy(node: Node, clusters: dict[str, tuple[str, int, bool]]) -> bool
             return True
         cluster = up
     return False
+
+
+def _counted(node: Node, result: Result) -> Result:
+    """``result``, when its parameter and MAC counts stay within :data:`MAX_COUNT`."""
+    for what, count in (("parameters", result.params), ("MACs", result.macs)):
+        if count > MAX_COUNT:
+            raise sizes.SizeError(
+                f"{node.op} '{node.id}' has about {_magnitude(count)} {what}, more than archdraw counts "
+                f"({_LIMIT}); check its sizes"
+            )
+    return result
+
+
+def _magnitude(count: int) -> str:
+    """``10^24`` for a count of that order (never through a float: the count may be huge)."""
+    return f"10^{len(str(count)) - 1}"
 
 
 def _attrs(node: Node) -> dict[str, object]:
@@ -115,7 +135,7 @@ def infer_shapes(graph: Graph) -> Graph:
             results[node_id] = Result(node.shape)
             continue
         try:
-            result = OPS[node.op].rule(call(node, ()))  # type: ignore[misc]
+            result = _counted(node, OPS[node.op].rule(call(node, ())))  # type: ignore[misc]
         except (ShapeError, sizes.SizeError) as exc:
             diagnostics.append(Diagnostic(node.span, str(exc)))
             failed.add(node_id)
@@ -149,7 +169,7 @@ def infer_shapes(graph: Graph) -> Graph:
         delayed = tuple(delayed_into.get(node_id, ()))
         if delayed:
             try:
-                results[node_id] = OPS[node.op].rule(call(node, delayed))  # type: ignore[misc]
+                results[node_id] = _counted(node, OPS[node.op].rule(call(node, delayed)))  # type: ignore[misc]
             except (ShapeError, sizes.SizeError) as exc:
                 diagnostics.append(Diagnostic(node.span, str(exc)))
 
@@ -169,4 +189,12 @@ def infer_shapes(graph: Graph) -> Graph:
             fixed=sum(n.params or 0 for n in updated if not n.trainable),
             macs=sum(n.macs or 0 for n in updated),
         )
+        for what, total in (("parameters", totals.params), ("MACs", totals.macs)):
+            if total > MAX_COUNT:
+                diagnostics.append(
+                    Diagnostic(
+                        graph.span,
+                        f"the model has about {_magnitude(total)} {what}, more than archdraw counts ({_LIMIT})",
+                    )
+                )
     return replace(graph, nodes=tuple(updated), diagnostics=(*graph.diagnostics, *diagnostics), totals=totals)

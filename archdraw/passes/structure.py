@@ -22,9 +22,18 @@ from dataclasses import replace
 from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Severity, Sym
 from ..ops import OPS
 
-__all__ = ["forward_edges", "mark_bottlenecks", "mark_recurrence", "mark_skips", "topological_order", "width"]
+__all__ = [
+    "MAX_SKIP_SEARCH",
+    "forward_edges",
+    "mark_bottlenecks",
+    "mark_recurrence",
+    "mark_skips",
+    "topological_order",
+    "width",
+]
 
 MAX_CYCLES_REPORTED = 10
+MAX_SKIP_SEARCH = 2_000_000  # edges followed, in all, looking for skip connections
 _FORWARD = (EdgeKind.DATA, EdgeKind.SKIP)
 
 
@@ -124,13 +133,26 @@ def mark_skips(graph: Graph) -> Graph:
         pred[e.dst].add(e.src)
     diagnostics: list[Diagnostic] = []
     edges: list[Edge] = []
+    budget = [MAX_SKIP_SEARCH]
     for e in graph.edges:
         candidate = e.kind in _FORWARD and e.delay == 0 and e.declared is not EdgeKind.DATA
         joins = e.dst in nodes and nodes[e.dst].op in OPS and OPS[nodes[e.dst].op].joins
         if candidate and (joins or e.declared is EdgeKind.SKIP):
             declared = e.declared is EdgeKind.SKIP
-            bypasses = _reaches_around(e, succ, pred, rank, branch=not declared)
-            if bypasses:
+            bypasses = _reaches_around(e, succ, pred, rank, branch=not declared, budget=budget)
+            if bypasses is None:  # out of budget: left as written
+                if budget[0] == 0:
+                    budget[0] = -1
+                    diagnostics.append(
+                        Diagnostic(
+                            e.span,
+                            f"the graph is too large to search for skip connections past here "
+                            f"(more than {MAX_SKIP_SEARCH:,} steps); undeclared skips from here on "
+                            "are drawn as data edges (declare them with 'kind: skip')",
+                            Severity.WARNING,
+                        )
+                    )
+            elif bypasses:
                 e = replace(e, kind=EdgeKind.SKIP)
             elif e.declared is EdgeKind.SKIP:
                 diagnostics.append(
@@ -147,20 +169,33 @@ def mark_skips(graph: Graph) -> Graph:
 
 
 def _reaches_around(
-    edge: Edge, succ: dict[str, list[str]], pred: dict[str, set[str]], rank: dict[str, int], branch: bool
-) -> bool:
+    edge: Edge,
+    succ: dict[str, list[str]],
+    pred: dict[str, set[str]],
+    rank: dict[str, int],
+    branch: bool,
+    budget: list[int],
+) -> bool | None:
     """Whether ``edge.src`` reaches ``edge.dst`` through another node (forward edges only).
 
     With ``branch``, the way around must start at a node that reads ``edge.src`` alone: a
     branch of its own, as in a residual block, rather than a gate that also reads other state.
+    Each edge followed spends one step of ``budget[0]``, shared by every search of a graph (one
+    search is linear, but one per join is quadratic); None when the budget is spent.
     """
     if edge.src not in rank or edge.dst not in rank:
         return False
+    if budget[0] <= 0:
+        return None
     limit = rank[edge.dst]
     queue = deque(n for n in succ[edge.src] if n != edge.dst and (not branch or pred[n] == {edge.src}))
     seen = set(queue)
     while queue:
         n = queue.popleft()
+        budget[0] -= len(succ[n])
+        if budget[0] <= 0:
+            budget[0] = 0
+            return None
         for m in succ[n]:
             if m == edge.dst:
                 return True

@@ -1,0 +1,412 @@
+"""The gallery: many specs rendered in parallel, and cached, into a static site that works offline.
+
+``build_gallery(specs, site)`` analyses every spec, renders its views (the default one; an
+unrolled one for recurrent models; stages and every layer for deep ones) and writes a page per
+model and an index grouped by family. Work is split across processes; a content hash of the
+spec, archdraw's version, the engine's version, the options and the templates lets an unchanged
+spec be skipped. A broken spec gets an error page and does not stop the others. Every file is
+written atomically, only when its bytes change, and only inside the site directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .dot import to_dot
+from .engine import engine_version, find_engine, run_engine
+from .errors import ArchdrawError, SpecError, format_diagnostic
+from .info import to_info
+from .ir import EdgeKind, Graph, format_shape
+from .loader import read
+from .output import OutputError, write_atomic
+from .passes import analyze
+from .source import decode
+from .views import View, apply_view
+
+__all__ = ["GalleryError", "GalleryReport", "ModelPage", "build_gallery", "default_templates"]
+
+CACHE_DIR = ".archdraw-cache"
+EXPANDED_LIMIT = 400  # draw "every layer" only for models up to this many nodes
+ASSETS = ("archdraw.css", "archdraw.js")
+
+
+class GalleryError(ArchdrawError, ValueError):
+    """The gallery cannot be built as asked (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ViewImage:
+    """One rendered view of a model."""
+
+    key: str
+    title: str
+    svg: str
+    dark_svg: str = ""
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    """Everything a model's page shows; plain data, so it crosses process boundaries."""
+
+    slug: str
+    path: str
+    name: str
+    family: str
+    summary: str
+    reference_title: str
+    reference_url: str
+    source: str
+    views: tuple[ViewImage, ...] = ()
+    layers: tuple[dict[str, Any], ...] = ()
+    params: int | None = None
+    fixed: int = 0
+    macs: int | None = None
+    nodes: int = 0
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()  # edge kinds the model has beyond data: "recurrent", "skip", …
+
+
+@dataclass
+class GalleryReport:
+    """What a build did."""
+
+    built: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def default_templates() -> Path:
+    """The templates shipped with archdraw."""
+    return Path(str(resources.files("archdraw.templates")))
+
+
+def _safe_url(url: str) -> str:
+    """Only http(s) links reach a page."""
+    trimmed = url.strip()
+    return trimmed if trimmed.lower().startswith(("http://", "https://")) else ""
+
+
+def _slugs(paths: Sequence[Path]) -> list[str]:
+    """File-system-safe, unique page names in the order of ``paths``."""
+    taken: set[str] = set()
+    out: list[str] = []
+    for path in paths:
+        base = re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-") or "spec"
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        taken.add(slug)
+        out.append(slug)
+    return out
+
+
+def _views(graph: Graph) -> list[tuple[str, str, View]]:
+    """The views a model's page shows: (key, title, view)."""
+    default = View.of(graph.view)
+    chosen = [("default", "overview", default)]
+    if any(e.kind is EdgeKind.RECURRENT for e in graph.edges) and not default.unroll:
+        chosen.append(("unrolled", "unrolled, 3 steps", View(unroll=3)))
+    if graph.clusters:
+        shown, _ = apply_view(graph, default)
+        stages, _ = apply_view(graph, View(depth=1))
+        if len(stages.nodes) < len(shown.nodes):
+            chosen.append(("stages", "top-level blocks", View(depth=1)))
+        if len(graph.nodes) <= EXPANDED_LIMIT and len(graph.nodes) > len(shown.nodes):
+            chosen.append(("expanded", "every layer", View(expand_repeats=True, max_nodes=EXPANDED_LIMIT)))
+    return chosen
+
+
+def render_model(path: str, slug: str, engine_kind: str, timeout: float) -> ModelPage:
+    """Analyse and render one spec (runs in a worker process)."""
+    spec = Path(path)
+    try:
+        source = decode(spec.read_bytes(), path)
+    except (OSError, SpecError) as exc:
+        return ModelPage(slug, path, spec.stem, "", "", "", "", "", errors=(str(exc),))
+    try:
+        graph = analyze(read(spec))
+    except SpecError as exc:
+        errors = tuple(format_diagnostic(d, source) for d in exc.diagnostics)
+        return ModelPage(slug, path, spec.stem, "", "", "", "", source, errors=errors)
+    engine = find_engine(engine_kind)
+    views: list[ViewImage] = []
+    try:
+        for key, title, view in _views(graph):
+            shown, _ = apply_view(graph, view)
+            svg = run_engine(to_dot(shown), "svg", engine, timeout=timeout, what=path).decode("utf-8")
+            dark = ""
+            if key == "default" and graph.style.theme == "default":
+                dark = run_engine(
+                    to_dot(shown, theme="dark"), "svg", engine, timeout=timeout, what=path
+                ).decode("utf-8")
+            views.append(ViewImage(key, title, svg, dark))
+    except ArchdrawError as exc:
+        return ModelPage(
+            slug, path, graph.name, graph.family, graph.summary, "", "", source, errors=(str(exc),)
+        )
+    info = to_info(graph)
+    layers = tuple(
+        {
+            "id": n["id"],
+            "op": n["op"],
+            "label": n["label"],
+            "shape": format_shape(node.shape) if (node := graph.node(n["id"])).shape is not None else "",
+            "params": n["params"],
+            "macs": n["macs"],
+            "role": n["role"] or "",
+        }
+        for n in info["nodes"]
+    )
+    reference = graph.reference
+    totals = graph.totals
+    marks = tuple(
+        k.value for k in EdgeKind if k is not EdgeKind.DATA and any(e.kind is k for e in graph.edges)
+    )
+    return ModelPage(
+        slug=slug,
+        path=path,
+        name=graph.name or spec.stem,
+        family=graph.family,
+        summary=graph.summary,
+        reference_title=reference.title if reference else "",
+        reference_url=_safe_url(reference.url) if reference else "",
+        source=source,
+        views=tuple(views),
+        layers=layers,
+        params=totals.params if totals else None,
+        fixed=totals.fixed if totals else 0,
+        macs=totals.macs if totals else None,
+        nodes=len(graph.nodes),
+        warnings=tuple(str(d) for d in graph.diagnostics),
+        marks=marks,
+    )
+
+
+def _hash(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _template_hash(folders: Iterable[Path]) -> str:
+    parts: list[bytes | str] = []
+    for folder in folders:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                parts += [file.relative_to(folder).as_posix(), file.read_bytes()]
+    return _hash(*parts)
+
+
+def _write(site: Path, relative: str, data: bytes) -> None:
+    """Write a file under ``site`` atomically, only if its bytes change."""
+    target = (site / relative).resolve()
+    if site.resolve() not in target.parents:
+        raise GalleryError(f"refusing to write {relative} outside {site}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_file() and target.read_bytes() == data:
+        return
+    write_atomic(target, data)
+
+
+def _environment(templates: Path | None) -> Any:
+    import jinja2  # here: only the gallery needs it
+
+    folders = [templates] if templates is not None else []
+    folders.append(default_templates())
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(f)) for f in folders]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["count"] = lambda n: "—" if n is None else f"{n:,}"
+    return env, folders
+
+
+def build_gallery(
+    specs: Sequence[Path],
+    site: Path,
+    *,
+    jobs: int | None = None,
+    engine: str = "auto",
+    templates: Path | None = None,
+    timeout: float = 60.0,
+    progress: Callable[[int], None] | None = None,
+) -> GalleryReport:
+    """Build (or update) the gallery of ``specs`` in ``site``; see the module docstring."""
+    site = site.resolve()
+    specs = sorted(dict.fromkeys(p.resolve() for p in specs))
+    if not specs:
+        raise GalleryError("no specs to build a gallery of")
+    for spec in specs:
+        if site == spec or site in spec.parents:
+            raise GalleryError(f"the site directory {site} holds a spec ({spec}); choose another output")
+    if templates is not None and not templates.is_dir():
+        raise GalleryError(f"templates directory {templates} does not exist")
+    chosen = find_engine(engine)
+    env, folders = _environment(templates)
+    site.mkdir(parents=True, exist_ok=True)
+    cwd = Path.cwd()
+    paths = [p.relative_to(cwd).as_posix() if cwd in p.parents else p.as_posix() for p in specs]
+    slugs = _slugs([Path(p) for p in paths])
+    options = _hash(__version__, engine_version(chosen), chosen.kind, _template_hash(folders), str(timeout))
+    cache = site / CACHE_DIR
+    report = GalleryReport()
+    pages: dict[str, ModelPage] = {}
+    todo: list[tuple[str, str, str]] = []
+    for path, slug, spec in zip(paths, slugs, specs, strict=True):
+        key = _hash(options, path, spec.read_bytes() if spec.is_file() else b"")
+        cached = _load_cached(cache, slug, key, site)
+        if cached is not None:
+            pages[slug] = cached
+            report.cached.append(path)
+            if progress:
+                progress(1)
+        else:
+            todo.append((path, slug, key))
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    results: Iterable[ModelPage]
+    if workers == 1:
+        results = (render_model(path, slug, chosen.kind, timeout) for path, slug, _ in todo)
+        results = list(_tick(results, progress))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(render_model, path, slug, chosen.kind, timeout) for path, slug, _ in todo]
+            results = list(_tick((f.result() for f in futures), progress))
+    for (path, slug, key), page in zip(todo, results, strict=True):
+        pages[slug] = page
+        _write_model(site, env, page)
+        if page.errors:
+            report.failed.append(path)
+        else:
+            report.built.append(path)
+            _store_cached(cache, slug, key, page)
+    ordered = [pages[s] for s in slugs]
+    _write_index(site, env, ordered)
+    for asset in ASSETS:
+        for folder in folders:
+            if (folder / asset).is_file():
+                _write(site, f"assets/{asset}", (folder / asset).read_bytes())
+                break
+    _remove_stale(site, set(slugs))
+    return report
+
+
+def _tick(results: Iterable[ModelPage], progress: Callable[[int], None] | None) -> Iterable[ModelPage]:
+    for page in results:
+        if progress:
+            progress(1)
+        yield page
+
+
+def _page_views(page: ModelPage) -> list[dict[str, str]]:
+    return [
+        {
+            "key": v.key,
+            "title": v.title,
+            "src": f"{page.slug}/{v.key}.svg",
+            "dark": f"{page.slug}/{v.key}-dark.svg" if v.dark_svg else "",
+        }
+        for v in page.views
+    ]
+
+
+def _write_model(site: Path, env: Any, page: ModelPage) -> None:
+    for view in page.views:
+        _write(site, f"models/{page.slug}/{view.key}.svg", view.svg.encode("utf-8"))
+        if view.dark_svg:
+            _write(site, f"models/{page.slug}/{view.key}-dark.svg", view.dark_svg.encode("utf-8"))
+    text = env.get_template("model.html").render(page=page, views=_page_views(page), version=__version__)
+    _write(site, f"models/{page.slug}.html", text.encode("utf-8"))
+
+
+def _write_index(site: Path, env: Any, pages: list[ModelPage]) -> None:
+    families: dict[str, list[ModelPage]] = {}
+    for page in pages:
+        families.setdefault(page.family or ("broken specs" if page.errors else "other"), []).append(page)
+    groups = sorted(families.items(), key=lambda item: (item[0] in ("other", "broken specs"), item[0]))
+    text = env.get_template("index.html").render(
+        groups=groups,
+        count=len(pages),
+        failed=sum(1 for p in pages if p.errors),
+        version=__version__,
+        thumb=_thumbnail,
+    )
+    _write(site, "index.html", text.encode("utf-8"))
+
+
+def _thumbnail(page: ModelPage) -> str:
+    """The picture on a model's card: its top-level blocks for deep models, else its overview."""
+    keys = [v.key for v in page.views]
+    key = "stages" if "stages" in keys else "default" if "default" in keys else ""
+    return f"models/{page.slug}/{key}.svg" if key else ""
+
+
+def _remove_stale(site: Path, slugs: set[str]) -> None:
+    """Drop pages of specs that are no longer built (only files this module writes)."""
+    models = site / "models"
+    if not models.is_dir():
+        return
+    for entry in sorted(models.iterdir()):
+        name = entry.name[: -len(".html")] if entry.name.endswith(".html") else entry.name
+        if name in slugs:
+            continue
+        if entry.is_dir() and all(f.suffix == ".svg" for f in entry.iterdir()):
+            shutil.rmtree(entry)
+        elif entry.is_file() and entry.suffix == ".html":
+            entry.unlink()
+    cache = site / CACHE_DIR
+    if cache.is_dir():
+        for entry in cache.glob("*.json"):
+            if entry.stem not in slugs:
+                entry.unlink()
+
+
+def _store_cached(cache: Path, slug: str, key: str, page: ModelPage) -> None:
+    data = asdict(page)
+    data["views"] = [{"key": v.key, "title": v.title, "dark": bool(v.dark_svg)} for v in page.views]
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        write_atomic(cache / f"{slug}.json", json.dumps({"key": key, "page": data}, sort_keys=True).encode())
+    except OutputError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _load_cached(cache: Path, slug: str, key: str, site: Path) -> ModelPage | None:
+    """A model page from the cache, if its key matches and its files are all there."""
+    try:
+        stored = json.loads((cache / f"{slug}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != key:
+        return None
+    data = stored["page"]
+    views = []
+    for v in data.pop("views"):
+        svg = site / "models" / slug / f"{v['key']}.svg"
+        dark = site / "models" / slug / f"{v['key']}-dark.svg"
+        if not svg.is_file() or (v["dark"] and not dark.is_file()):
+            return None
+        # The files are there and current; the index needs only their names.
+        views.append(ViewImage(v["key"], v["title"], "", "dark" if v["dark"] else ""))
+    if not (site / "models" / f"{slug}.html").is_file():
+        return None
+    for name in ("layers", "errors", "warnings", "marks"):
+        data[name] = tuple(data[name])
+    return ModelPage(views=tuple(views), **{k: v for k, v in data.items() if k != "views"})

@@ -1,0 +1,278 @@
+"""The gallery: pages, escaping, errors, the cache, determinism, templates, and a real browser."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from archdraw.cli import EXIT_SPEC, EXIT_USAGE, main
+from archdraw.gallery import GalleryError, build_gallery
+
+from .conftest import ROOT, require_engine
+
+SPECS = ROOT / "specs"
+SMALL = ["esn.yaml", "elm.yaml", "lstm.yaml", "resnet_stage.yaml"]
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    for name in SMALL:
+        shutil.copy(SPECS / name, folder / name)
+    return folder
+
+
+def files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.yaml"))
+
+
+def snapshot(site: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes()
+        for p in sorted(site.rglob("*"))
+        if p.is_file() and ".archdraw-cache" not in p.parts
+    }
+
+
+@pytest.mark.exe
+def test_pages_views_and_index(specs: Path, tmp_path: Path) -> None:
+    require_engine("bundled")
+    site = tmp_path / "site"
+    report = build_gallery(files(specs), site, jobs=1, engine="bundled")
+    assert (len(report.built), report.failed) == (4, [])
+    index = (site / "index.html").read_text()
+    for slug in ("esn", "elm", "lstm", "resnet_stage"):
+        assert f'href="models/{slug}.html"' in index
+        assert (site / "models" / slug / "default.svg").is_file()
+    assert "<h2>recurrent</h2>" in index and "<h2>feed-forward and convolutional</h2>" in index
+    lstm = (site / "models" / "lstm.html").read_text()
+    assert 'data-view="unrolled"' in lstm  # a recurrent model gets its unrolled view
+    assert "394,240" in lstm and "Long short-term memory" in lstm
+    assert 'href="https://doi.org/10.1162/neco.1997.9.8.1735"' in lstm
+    stage = (site / "models" / "resnet_stage.html").read_text()
+    assert 'data-view="stages"' in stage and 'data-view="expanded"' in stage
+    # Works offline: no resource from another host.
+    for page in [index, lstm, stage]:
+        assert not re.search(r'(src|href)="(https?:)?//(?!doi\.org|arxiv\.org)', page)
+    assert (site / "assets" / "archdraw.js").is_file() and (site / "assets" / "archdraw.css").is_file()
+
+
+HOSTILE = """archdraw: 1
+name: "<script>alert(1)</script> {{ config }}"
+summary: "</p><img src=x onerror=alert(1)>"
+family: "<b>family</b>"
+reference: {title: "\\" onmouseover=\\"x", url: "https://example.org/?a=1&c=2"}
+dims: {N: 1}
+inputs:
+  x: {shape: [N, 4], label: "<svg onload=alert(1)>"}
+layers:
+  - {id: fc, op: dense, units: 2, note: "javascript:alert(1)"}
+"""
+
+
+@pytest.mark.exe
+def test_user_text_is_escaped_everywhere(tmp_path: Path) -> None:
+    require_engine("bundled")
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "evil.yaml").write_text(HOSTILE)
+    (folder / "bad-link.yaml").write_text(HOSTILE.replace("https://example.org/", "javascript:alert(1)//"))
+    site = tmp_path / "site"
+    build_gallery(files(folder), site, jobs=1, engine="bundled")
+    for page in [site / "index.html", *sorted((site / "models").glob("*.html"))]:
+        tags = Tags()
+        tags.feed(page.read_text())
+        assert [t for t, _ in tags.seen if t in ("script", "svg", "iframe", "object")] == [("script")] * sum(
+            1 for t, _ in tags.seen if t == "script"
+        )
+        for tag, attrs in tags.seen:
+            for name, value in attrs:
+                assert not name.startswith("on"), (tag, name)
+                if tag == "script":
+                    assert (name, value) == ("defer", None) or value in (
+                        "assets/archdraw.js",
+                        "../assets/archdraw.js",
+                    )
+                if name in ("href", "src", "srcset"):
+                    assert not (value or "").strip().lower().startswith(("javascript:", "data:")), value
+    assert "{{ config }}" in (site / "models" / "evil.html").read_text()  # not evaluated by Jinja2
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (site / "index.html").read_text()
+
+
+@pytest.mark.exe
+class Tags(HTMLParser):
+    """Every start tag and its attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.append((tag, attrs))
+
+
+@pytest.mark.exe
+def test_broken_spec_gets_an_error_page_and_the_rest_build(specs: Path, tmp_path: Path) -> None:
+    require_engine("bundled")
+    (specs / "broken.yaml").write_text("archdraw: 1\nname: broken\nlayers:\n  - {op: dens, units: 3}\n")
+    site = tmp_path / "site"
+    report = build_gallery(files(specs), site, jobs=2, engine="bundled")
+    assert len(report.built) == 4 and report.failed == [str(specs / "broken.yaml")]
+    page = (site / "models" / "broken.html").read_text()
+    assert "unknown op &#39;dens&#39; (did you mean &#39;dense&#39;?)" in page
+    assert "broken.yaml:4:10" in page
+
+
+@pytest.mark.exe
+def test_cache_skips_unchanged_specs_and_output_is_deterministic(specs: Path, tmp_path: Path) -> None:
+    require_engine("bundled")
+    first, second = tmp_path / "one", tmp_path / "two"
+    build_gallery(files(specs), first, jobs=2, engine="bundled")
+    build_gallery(files(specs), second, jobs=1, engine="bundled")
+    assert snapshot(first) == snapshot(second)  # same bytes whatever the number of workers
+    before = snapshot(first)
+    again = build_gallery(files(specs), first, jobs=2, engine="bundled")
+    assert (again.built, len(again.cached)) == ([], 4)
+    assert snapshot(first) == before
+    esn = specs / "esn.yaml"
+    esn.write_text(esn.read_text().replace("units: 500", "units: 400"))
+    changed = build_gallery(files(specs), first, jobs=2, engine="bundled")
+    assert changed.built == [str(esn)] and len(changed.cached) == 3
+    assert "400" in (first / "models" / "esn.html").read_text()
+    # A spec removed from the set takes its page with it.
+    esn.unlink()
+    build_gallery(files(specs), first, jobs=1, engine="bundled")
+    assert not (first / "models" / "esn.html").exists() and not (first / "models" / "esn").exists()
+
+
+def test_refuses_a_site_that_holds_the_specs(specs: Path) -> None:
+    with pytest.raises(GalleryError, match="holds a spec"):
+        build_gallery(files(specs), specs, jobs=1)
+
+
+@pytest.mark.exe
+def test_templates_override_and_strict_undefined(specs: Path, tmp_path: Path) -> None:
+    require_engine("bundled")
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / "index.html").write_text("<p>{{ count }} models, my way</p>\n")
+    site = tmp_path / "site"
+    build_gallery(files(specs), site, jobs=1, engine="bundled", templates=custom)
+    assert (site / "index.html").read_text() == "<p>4 models, my way</p>\n"
+    assert (site / "models" / "lstm.html").is_file()  # the shipped model page still serves
+    (custom / "index.html").write_text("<p>{{ no_such_variable }}</p>\n")
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError):
+        build_gallery(files(specs), tmp_path / "site2", jobs=1, engine="bundled", templates=custom)
+
+
+@pytest.mark.exe
+def test_cli(specs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_engine("bundled")
+    site = tmp_path / "site"
+    with pytest.raises(SystemExit) as exc:
+        main(["gallery", str(specs), "-o", str(site), "--engine", "bundled", "-j", "1"])
+    assert exc.value.code == 0
+    assert "4 specs: 4 rendered, 0 unchanged, 0 with errors" in capsys.readouterr().err
+    (specs / "broken.yaml").write_text("archdraw: 1\nname: b\nlayers: [{op: relu}]\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["gallery", str(specs), "-o", str(site), "--engine", "bundled"])
+    assert exc.value.code == EXIT_SPEC
+    err = capsys.readouterr().err
+    assert "4 unchanged, 1 with errors" in err and "Open " in err
+    with pytest.raises(SystemExit) as exc:
+        main(["gallery", str(specs), "-o", str(specs)])
+    assert exc.value.code == EXIT_USAGE
+
+
+# -- a real browser ------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=5000",
+    "--window-size=1280,1000",
+]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    site = tmp_path / "site"
+    site.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def browse(url: str, profile: Path, screenshot: Path | None = None) -> tuple[str, str]:
+    """The DOM after scripts ran, and the browser's log; optionally a screenshot."""
+    assert CHROMIUM is not None
+    args = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]
+    args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+    proc = subprocess.run([*args, url], capture_output=True, text=True, timeout=120, check=False)
+    return proc.stdout, proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.exe
+def test_in_a_real_browser(served: tuple[str, Path], tmp_path: Path) -> None:
+    if CHROMIUM is None:
+        if "browser" in os.environ.get("ARCHDRAW_REQUIRE_ENGINES", ""):
+            pytest.fail("chromium is required here but not installed")
+        pytest.skip("chromium is not installed")
+    require_engine("bundled")
+    url, site = served
+    report = build_gallery(files(SPECS), site, engine="bundled")
+    count = len(files(SPECS))
+    dom, log = browse(f"{url}/index.html", tmp_path / "p1")
+    assert "Uncaught" not in log and "Failed to load resource" not in log, log
+    images = re.search(r'data-images="(\d+)/(\d+)"', dom)
+    assert images is not None and images.group(1) == images.group(2)  # every thumbnail loaded
+    assert int(images.group(2)) >= count - len(report.failed) > 0
+    assert f'data-shown="{count}"' in dom
+    # The filter works: given in the address, it hides what does not match.
+    dom, log = browse(f"{url}/index.html#q=recurrent", tmp_path / "p2")
+    shown = int(re.search(r'data-shown="(\d+)"', dom).group(1))  # type: ignore[union-attr]
+    recurrent = sum(1 for p in files(SPECS) if "delay" in p.read_text() or "lstm" in p.read_text())
+    assert 0 < shown < count and shown >= min(recurrent, 1)
+    dom, log = browse(f"{url}/models/lstm.html", tmp_path / "p3")
+    assert "Uncaught" not in log, log
+    assert re.search(r'data-images="(\d+)/\1"', dom)  # every diagram on the page loaded
+    artifacts = ROOT / "build" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for name, page in (("index", "index.html"), ("lstm", "models/lstm.html")):
+        shot = artifacts / f"gallery-{name}.png"
+        browse(f"{url}/{page}", tmp_path / f"s-{name}", screenshot=shot)
+        assert shot.read_bytes().startswith(b"\x89PNG")
