@@ -146,9 +146,9 @@ def cli() -> None:
 @click.option("--expand-repeats", is_flag=True, help="Draw every repetition instead of folding to ×N.")
 @click.option(
     "--unroll",
-    type=click.IntRange(min=1, max=MAX_STEPS),
+    type=click.IntRange(min=0, max=MAX_STEPS),
     metavar="T",
-    help="Draw T time steps side by side instead of delayed loops.",
+    help="Draw T time steps side by side instead of delayed loops (0: rolled, whatever the spec says).",
 )
 @click.option(
     "--max-nodes",
@@ -299,6 +299,9 @@ def _spec_files(paths: Sequence[Path]) -> Iterator[Path]:
                 if p.suffix in SPEC_SUFFIXES
                 and p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                # A link out of the directory (to ~/.netrc, say) is not read: its lines would
+                # show in messages.
+                and p.resolve().is_relative_to(path.resolve())
             )
             yield from found
         else:

@@ -48,15 +48,11 @@ RULES: tuple[Rule, ...] = (
             r"^unsupported YAML",
             r"^alias \*",
             r"^unknown alias",
-            r"^the spec nests deeper",
-            r"^the spec expands to more than",
             r"^mapping keys must be names",
             r"^duplicate key ",
             r"^character .* is not allowed in a spec",
             r"^cannot read spec",
-            r"^spec is larger than",
             r"^unreadable number",
-            r"^integer with \d+ digits",
         ),
     ),
     Rule(
@@ -189,12 +185,10 @@ RULES: tuple[Rule, ...] = (
         "AD012",
         "shape-mismatch",
         "Shapes that do not fit: an op's input of the wrong rank or size, shapes that do not "
-        "broadcast or concatenate, a fed-back state of the wrong shape; sizes or counts too large to hold.",
+        "broadcast or concatenate, a fed-back state of the wrong shape.",
         (
             rf"^{_OP} '[^']*' ",
             r"^state '[^']*' is .* but '[^']*' feeds back",
-            r"^a size reaches ",
-            r"more than archdraw counts",
         ),
     ),
     Rule(
@@ -211,15 +205,33 @@ RULES: tuple[Rule, ...] = (
         "or is refused as too large.",
         (r"when run with NumPy", r"^not executed: ", r"has no inferred shape"),
     ),
+    Rule(
+        "AD015",
+        "limit-exceeded",
+        "The spec is beyond one of archdraw's limits: file size, YAML nesting or alias expansion, "
+        "nodes after expanding repeats, nesting of blocks, a size or a parameter or MAC count too "
+        "large to hold.",
+        (
+            r"^spec is larger than",
+            r"^the spec nests deeper",
+            r"^the spec expands to more than",
+            r"^integer with \d+ digits",
+            r"nest more than \d+ levels",
+            r"^a size reaches ",
+            r"more than archdraw counts",
+            r"too large to search for skip connections",
+        ),
+    ),
 )
 
 OTHER = Rule("AD000", "other", "A problem no other rule describes.", ())
 
 # The order rules are tried in, so that each message meets the most specific rule first: an
-# execution result names an op, like a shape error; "unknown name ... in size expression" is a
-# reference before it is an expression; a shape error may say "must be", like a bad value.
+# execution result, or a count past the limits, names an op like a shape error does; "unknown
+# name ... in size expression" is a reference before it is an expression; a shape error may
+# say "must be", like a bad value.
 _PRECEDENCE = (
-    "AD014", "AD001", "AD002", "AD003", "AD004", "AD007", "AD010", "AD013",
+    "AD014", "AD015", "AD001", "AD002", "AD003", "AD004", "AD007", "AD010", "AD013",
     "AD008", "AD009", "AD005", "AD011", "AD012", "AD006",
 )  # fmt: skip
 _BY_ID = {rule.id: rule for rule in RULES}

@@ -164,8 +164,8 @@ def describe(node: Node, fan_in: int | None = None) -> str:
 
 
 def _local_id(node_id: str) -> str:
-    """The id as written inside its block: ``stage.2.conv`` is drawn as ``conv``."""
-    parts = [p for p in node_id.split(".") if not p.isdigit()]
+    """The id as written inside its block: ``stage.2.conv`` (and ``conv@3``, unrolled) is ``conv``."""
+    parts = [p for p in node_id.split("@")[0].split(".") if not p.isdigit()]
     return parts[-1] if parts else node_id
 
 
@@ -272,6 +272,11 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
         access = _access(e, nodes)
         if access is not None:
             attrs.update(_access_style(access, theme))
+        if graph.steps and e.kind is EdgeKind.RECURRENT and e.src != e.dst:
+            # Unrolled, a state runs forward to a later step; letting it rank the layout keeps
+            # the steps in order (Graphviz does not keep clusters side by side in order).
+            attrs["constraint"] = "true"
+
         attrs["id"] = f"edge-{index}"
         attrs["class"] = f"{e.kind.value} from-{_css(e.src)} to-{_css(e.dst)}" + (
             f" {access}" if access else ""
@@ -370,7 +375,9 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
     if any(n.has_role(Role.STATE) for n in nodes):
         marks.append(("state fed back from an earlier step", "rounded,dashed", *theme.state, "2"))
     if any(not n.trainable for n in nodes):
-        marks.append(("fixed (untrained) weights", fixed_style, theme.legend_fill, theme.fixed, "2"))
+        marks.append(
+            ("fixed weights (not trained by gradient)", fixed_style, theme.legend_fill, theme.fixed, "2")
+        )
     if any(n.has_role(Role.BOTTLENECK) for n in nodes):
         marks.append(("bottleneck", "rounded", theme.legend_fill, theme.bottleneck, bottleneck_width))
     for text, style, fill, border, border_width in marks:

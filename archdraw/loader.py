@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -49,6 +50,7 @@ MAX_REPEAT = 10_000
 MAX_DELAY = 1_000
 MAX_STEPS = 64  # time steps a view unrolls
 MAX_TEXT = 4_000
+_TOO_LARGE = f"spec is larger than {MAX_SPEC_BYTES // 2**20} MiB ({MAX_SPEC_BYTES:,} bytes), archdraw's limit"
 RANKDIRS = ("TB", "LR", "BT", "RL")
 
 _P = ParamSpec("_P")
@@ -221,12 +223,15 @@ def read(path: str | Path) -> Graph:
     p = Path(path)
     display = p.as_posix()
     try:
-        size = p.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError([Diagnostic(Span(display, 1, 1), f"spec is larger than {MAX_SPEC_BYTES} bytes")])
-        data = p.read_bytes()
+        # A device or a pipe (a link to /dev/zero, say) would be read forever, or block.
+        if not stat.S_ISREG(p.stat().st_mode):
+            raise SpecError([Diagnostic(Span(display, 1, 1), "cannot read spec: not a regular file")])
+        with p.open("rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)  # the size on disk may change, or be wrong (/proc)
     except OSError as exc:
         raise SpecError([Diagnostic(Span(display, 1, 1), f"cannot read spec: {exc.strerror}")]) from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError([Diagnostic(Span(display, 1, 1), _TOO_LARGE)])
     return loads(decode(data, display), display)
 
 
@@ -236,6 +241,8 @@ def loads(text: str, path: str = "<spec>") -> Graph:
     Raises :class:`SpecError` when the YAML cannot be read at all. Other problems are collected
     in the returned graph's ``diagnostics`` and raised together by :func:`archdraw.passes.analyze`.
     """
+    if len(text) > MAX_SPEC_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_SPEC_BYTES:
+        raise SpecError([Diagnostic(Span(path, 1, 1), _TOO_LARGE)])
     root = parse(text, path)
     return _Reader(path).spec(root)
 
@@ -304,7 +311,7 @@ class _Reader:
         if not _ID.match(text):
             self.fail(
                 f"{what} {text!r} is not a valid id: use letters, digits and '_', not starting "
-                "with a digit (put display text in 'label:')",
+                f"with a digit (put display text in 'label:'){_non_ascii(text)}",
                 node.span,
             )
         return text
@@ -485,7 +492,8 @@ class _Reader:
         parts = text.split(".")
         if not all(_ID.match(p) or p.isdigit() for p in parts) or not _ID.match(parts[0]):
             self.fail(
-                f"{text!r} is not a layer id (ids are letters, digits and '_'; 'block.layer' reaches inside)",
+                f"{text!r} is not a layer id (ids are letters, digits and '_'; 'block.layer' reaches inside)"
+                + _non_ascii(text),
                 node.span,
             )
         return text
@@ -936,13 +944,13 @@ class _Reader:
             self.fail(f"{what} must start with http:// or https://", node.span)
         bad = next((ch for ch in url if ch in _URL_UNSAFE or ch.isspace() or not ch.isprintable()), None)
         if bad is not None:
-            self.fail(f"{what} must not contain {bad!r} (percent-encode it)", node.span)
+            self.fail(f"{what} must be a plain http(s) URL, without {bad!r} (percent-encode it)", node.span)
         try:
             host = urlsplit(url).hostname
         except ValueError:
             host = None
         if not host:
-            self.fail(f"{what} {url!r} has no host name", node.span)
+            self.fail(f"{what} must be an http(s) URL with a host name, got {url!r}", node.span)
         return url
 
     def view(self, node: YValue) -> ViewDefaults:
@@ -1082,6 +1090,15 @@ class _Reader:
             view=view,
             diagnostics=tuple(self.diagnostics),
         )
+
+
+def _non_ascii(text: str) -> str:
+    """A note naming the first character of ``text`` outside ASCII (ids are ASCII), or ""."""
+    odd = next((ch for ch in text if not ch.isascii()), None)
+    if odd is None:
+        return ""
+    name = unicodedata.name(odd, "unnamed")
+    return f"; ids are ASCII, and it holds U+{ord(odd):04X} ({name})"
 
 
 def _describe(node: YValue | None) -> str:

@@ -32,7 +32,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     """
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise OutputError(f"cannot write {path}: directory {directory} does not exist")
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise OutputError(f"cannot write {path}: directory {directory} {what}")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:

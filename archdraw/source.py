@@ -83,7 +83,8 @@ def decode(data: bytes, path: str) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise SpecError([Diagnostic(Span(path, 1, 1), "the spec is UTF-32 text; save it as UTF-8")])
+        message = "the spec is not UTF-8 text but UTF-32; save it as UTF-8"
+        raise SpecError([Diagnostic(Span(path, 1, 1), message)])
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
@@ -102,11 +103,25 @@ def decode(data: bytes, path: str) -> str:
         before = text[: text.index("\0")]
         span = Span(path, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
         message = (
-            "the spec holds NUL bytes, so it is not UTF-8 text "
+            "the spec is not UTF-8 text: it holds NUL bytes "
             "(UTF-16 is read only with a byte-order mark; save it as UTF-8)"
         )
         raise SpecError([Diagnostic(span, message)])
     return text
+
+
+def _hint(problem: str, text: str, mark: Any) -> str:
+    """A few words on the YAML errors whose own message does not say what to do."""
+    if "escape code" in problem:
+        return " (\\ud800 to \\udfff are halves of a UTF-16 pair, not characters)"
+    if "simple key" in problem:
+        return " (a key must fit on one line, in at most 1024 characters)"
+    if "cannot start any token" in problem and mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if line[mark.column : mark.column + 1] == "\t":
+            return " (a tab: YAML indents with spaces)"
+    return ""
 
 
 def _short(tag: str) -> str:
@@ -148,7 +163,8 @@ class _Builder:
             plain = self.resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
             if plain != tag and not (tag == _TAG + "float" and plain == _TAG + "int"):
                 raise self.fail(
-                    f"{text!r} is not a YAML {tag.removeprefix(_TAG)}; drop the tag {_short(tag)}",
+                    f"unsupported YAML tag {_short(tag)} on {text!r}, which is not a YAML "
+                    f"{tag.removeprefix(_TAG)}; drop the tag",
                     event.start_mark,
                 )
         if tag == _TAG + "str":
@@ -291,6 +307,7 @@ def parse(text: str, path: str) -> YValue:
         problem = exc.problem or "invalid YAML"
         if exc.context and "second" not in problem:
             problem = f"{exc.context}: {problem}"
+        problem += _hint(problem, text, mark)
         span = _span(path, mark) if mark is not None else Span(path, 1, 1)
         raise SpecError([Diagnostic(span, f"YAML syntax error: {problem}")]) from None
     except yaml.reader.ReaderError as exc:

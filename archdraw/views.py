@@ -358,7 +358,7 @@ def unroll(graph: Graph, steps: int) -> Graph:
                     edges.append(replace(e, src=f"{e.src}@{t + e.delay}", dst=f"{e.dst}@{t}"))
             else:
                 edges.append(replace(e, src=f"{e.src}@{t}", dst=f"{e.dst}@{t}"))
-    return replace(graph, nodes=tuple(nodes), edges=tuple(edges), clusters=tuple(clusters))
+    return replace(graph, nodes=tuple(nodes), edges=tuple(edges), clusters=tuple(clusters), steps=steps)
 
 
 def _bidirectional(graph: Graph, node_id: str) -> bool:

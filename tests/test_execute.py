@@ -28,7 +28,13 @@ def build(layers: str, inputs: str = "x: [N, 8]", dims: str = "N: 2") -> Graph:
 @pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
 def test_every_spec_executes(spec: Path) -> None:
     graph = archdraw.load(spec).graph
-    assert execute(graph) == []
+    diagnostics = execute(graph)
+    # The largest specs (full-resolution FCN, DeconvNet, …) are beyond execute's bound: they
+    # are refused with the one message that says so, never half-run.
+    if diagnostics and diagnostics[0].message.startswith("not executed:"):
+        assert len(diagnostics) == 1 and (graph.totals is not None and graph.totals.macs > 2e10)
+        return
+    assert diagnostics == []
 
 
 def test_sequence_model_executes() -> None:

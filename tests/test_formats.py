@@ -12,7 +12,7 @@ import pytest
 
 import archdraw
 from archdraw.cli import EXIT_SPEC, EXIT_USAGE
-from archdraw.codes import OTHER, RULES, rule_of
+from archdraw.codes import _PRECEDENCE, OTHER, RULES, rule_of
 from archdraw.ir import Diagnostic, Severity, Span
 from archdraw.report import FileReport, to_github, to_sarif
 
@@ -236,8 +236,16 @@ def test_every_case_has_a_rule(path: Path) -> None:
         ("dense 'fc' has no input; add 'in:' naming the layer it reads", "AD011"),
         ("'x' is on a cycle of undirected or data edges; shapes need an order", "AD011"),
         ("reshape 'r' cannot reshape [N, 8] (8 values) to [3, -1]", "AD012"),
-        ("a size reaches 10000000000000, beyond 1000000000000", "AD012"),
-        ("the model has about 10^19 MACs, more than archdraw counts (10^18)", "AD012"),
+        ("a size reaches 10000000000000, beyond 1000000000000", "AD015"),
+        ("the model has about 10^19 MACs, more than archdraw counts (10^18)", "AD015"),
+        (
+            "conv2d 'c' has about 10^19 parameters, more than archdraw counts (10^18); check its sizes",
+            "AD015",
+        ),
+        ("the spec expands to more than 50000 nodes; lower a 'repeat:'", "AD015"),
+        ("the spec expands to more than 2000000 values (through YAML aliases?)", "AD015"),
+        ("blocks and groups nest more than 50 levels deep here (a block calling …)", "AD015"),
+        ("spec is larger than 4194304 bytes", "AD015"),
         ("dense 'fc' computes an array of shape [1, 3] when run with NumPy, but ...", "AD014"),
         ("not executed: the graph needs 3e+10 multiply-accumulates", "AD014"),
         ("something new", "AD000"),
@@ -250,6 +258,29 @@ def test_rule_table(message: str, rule: str) -> None:
 def test_rules_are_documented() -> None:
     ids = [r.id for r in RULES]
     assert ids == sorted(set(ids)) and len({r.name for r in RULES}) == len(RULES)
+    assert sorted(_PRECEDENCE) == ids  # every rule is tried, once
     docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     for rule in (*RULES, OTHER):
         assert f"| {rule.id} | `{rule.name}` |" in docs, f"docs/cli.md does not list {rule.id}"
+
+
+def test_documented_json_report_matches(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### Report formats") :]
+    block = re.search(r"```json\n(.*?)```", section, re.S)
+    assert block is not None
+    documented = json.loads(block.group(1))
+    spec = tmp_path / "broken.yaml"
+    spec.write_text(
+        "archdraw: 1\nname: t\ndims: {N: 1}\ninputs:\n  x: [N, 784]\nlayers:\n"
+        "  fc1: {op: dense, in: x, units: 256}\n  fc3: {op: dense, in: fc2, units: 10}\n",
+        encoding="utf-8",
+    )
+    actual = json.loads(validate(capsys, str(spec), "-f", "json").out)
+    assert set(actual) == set(documented) and actual["summary"] == documented["summary"]
+    (doc_file,), (file,) = documented["files"], actual["files"]
+    assert set(file) == set(doc_file)
+    doc_diagnostic, diagnostic = doc_file["diagnostics"][0], file["diagnostics"][0]
+    assert {k: v for k, v in diagnostic.items() if k != "path"} == {
+        k: v for k, v in doc_diagnostic.items() if k != "path"
+    }

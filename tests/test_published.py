@@ -3,8 +3,8 @@
 Sources:
 - torchvision model documentation ("Num params", "GFLOPS" per model; its GFLOPS are
   multiply-accumulates of convolution and linear layers): AlexNet 61,100,840; VGG-16
-  138,357,544 and 15.47; ResNet-18 11,689,512; ResNet-50 25,557,032 and 4.09; GoogLeNet
-  6,624,904. https://pytorch.org/vision/stable/models.html
+  138,357,544 and 15.47; VGG-19 143,667,240; ResNet-18 11,689,512; ResNet-34 21,797,672;
+  ResNet-50 25,557,032 and 4.09; GoogLeNet 6,624,904. https://pytorch.org/vision/stable/models.html
 - VGG-16's exact 15,470,264,320 MACs and ResNet-50's 4,089,184,256 are the sums over those
   layers at 224×224, as counted by ptflops/fvcore for the torchvision models.
 - LeNet-5 with full connections (6 and 16 maps, 120-84-10 dense): 61,706, as in
@@ -41,7 +41,9 @@ def totals(graph: Graph) -> tuple[int, int]:
         ("lenet5", 61_706),
         ("alexnet", 61_100_840),
         ("vgg16", 138_357_544),
+        ("vgg19", 143_667_240),
         ("resnet18", 11_689_512),
+        ("resnet34", 21_797_672),
         ("resnet50", 25_557_032),
         ("googlenet", 6_624_904),
     ],

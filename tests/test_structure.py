@@ -145,9 +145,15 @@ def test_block_recursion_is_an_error() -> None:
         build("  - {block: a}\n", extra=blocks)
 
 
-def test_declared_bottleneck_kept_until_shapes_decide() -> None:
-    g = build("  a: {op: dense, in: x, units: 2, role: bottleneck}\n  b: {op: dense, in: a, units: 8}\n")
+def test_declared_bottleneck_confirmed_by_shapes() -> None:
+    g = build(
+        "  a: {op: dense, in: x, units: 2, role: bottleneck}\n  b: {op: dense, in: a, units: 8}\n"
+        "  c: {op: dense, in: b, units: 1}\n"
+    )
     assert g.node("a").has_role(Role.BOTTLENECK)
+    # The output layer does not count as the wider side: a classifier head is no decoder.
+    with pytest.raises(SpecError, match="declared a bottleneck"):
+        build("  a: {op: dense, in: x, units: 2, role: bottleneck}\n  b: {op: dense, in: a, units: 8}\n")
 
 
 def test_gate_wiring_in_cells_is_not_a_skip() -> None:

@@ -164,6 +164,7 @@ layers:
   - {id: frozen, op: dense, units: 4, trainable: false}
   - {id: narrow, op: dense, units: 2, role: bottleneck}
   - {id: out, op: dense, units: 4}
+  - {id: head, op: dense, units: 1}
 """
     dot = archdraw.to_dot(archdraw.analyze(archdraw.loads(spec)), theme="paper")
     node = {
@@ -188,7 +189,7 @@ def test_legend_lists_only_the_edge_kinds_used(spec: Path, theme: str, view: str
         assert (_EDGE_MEANING[kind] in table) == used, kind
     marks = {
         "state fed back": any(n.has_role(Role.STATE) for n in graph.nodes),
-        "fixed (untrained) weights": any(not n.trainable for n in graph.nodes),
+        "fixed weights (not trained by gradient)": any(not n.trainable for n in graph.nodes),
         ">bottleneck<": any(n.has_role(Role.BOTTLENECK) for n in graph.nodes),
     }
     for text, used in marks.items():

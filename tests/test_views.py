@@ -129,5 +129,12 @@ def test_cli_view_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     assert exc.value.code == 0
     assert 'id="layer-conv3"' in capsys.readouterr().out
     with pytest.raises(SystemExit) as exc:
-        main(["render", str(ROOT / "specs" / "lstm.yaml"), "--unroll", "0", "-f", "dot", "-o", "-"])
+        main(["render", str(ROOT / "specs" / "lstm.yaml"), "--unroll", "-1", "-f", "dot", "-o", "-"])
     assert exc.value.code == EXIT_USAGE
+    # --unroll 0 draws a spec rolled even when its view: asks for steps.
+    with pytest.raises(SystemExit) as exc:
+        main(
+            ["render", str(ROOT / "specs" / "rnn_many_to_one.yaml"), "--unroll", "0", "-f", "dot", "-o", "-"]
+        )
+    assert exc.value.code == 0
+    assert "cluster-step" not in capsys.readouterr().out

@@ -35,13 +35,24 @@ from ..loader import MAX_REPEAT
 from ..ops import OPS, AttrType
 from .validate import data_refs
 
-__all__ = ["MAX_NODES", "expand"]
+__all__ = ["MAX_NESTING", "MAX_NODES", "expand"]
 
 MAX_NODES = 50_000
+MAX_NESTING = 50  # blocks and groups inside one another (a block calling a block calling …)
 
 
 class _TooLarge(Exception):
-    """The expansion passed MAX_NODES."""
+    """The expansion passed MAX_NODES, at the layer at ``span``."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+
+class _TooDeep(Exception):
+    """Blocks and groups nest deeper than MAX_NESTING, at ``span``."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
 
 
 @dataclass
@@ -85,6 +96,7 @@ class _Expander:
         self.diagnostics: list[Diagnostic] = []
         self.binds: dict[str, str] = {}
         self.top = _Scope({}, None, {})
+        self.depth = 0
 
     def error(self, span: Span, message: str) -> None:
         self.diagnostics.append(Diagnostic(span, message))
@@ -185,7 +197,7 @@ class _Expander:
 
     def add_node(self, node: Node) -> None:
         if len(self.nodes) >= MAX_NODES:
-            raise _TooLarge
+            raise _TooLarge(node.span)
         if node.id in self.node_ids:
             # Only possible when a generated id collides with a written one; keep ids unique.
             self.error(node.span, f"expanded id '{node.id}' collides with another layer; rename one")
@@ -307,7 +319,11 @@ class _Expander:
             entry.inner.append(inner)
             for name, src in zip(input_names, current, strict=False):
                 inner.names[name] = _Entry(src)
+            if self.depth >= MAX_NESTING:
+                raise _TooDeep(layer.span)
+            self.depth += 1
             last = self.body(body, inner, f"{rep_id}.", rep_id, current, frozen)
+            self.depth -= 1
             inner.output = inner.names[wanted].output if wanted and wanted in inner.names else last
             entry.output = inner.output
         return entry.output
@@ -511,9 +527,17 @@ def expand(graph: Graph) -> Graph:
     expander = _Expander(graph)
     try:
         expander.run()
-    except _TooLarge:
-        message = f"the spec expands to more than {MAX_NODES} nodes; lower a 'repeat:'"
-        return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(graph.span, message)))
+    except _TooLarge as exc:
+        message = (
+            f"the spec expands to more than {MAX_NODES} nodes (reached at this layer); lower a 'repeat:'"
+        )
+        return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(exc.span, message)))
+    except _TooDeep as exc:
+        message = (
+            f"blocks and groups nest more than {MAX_NESTING} levels deep here "
+            "(a block calling a block calling …); flatten some of them"
+        )
+        return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(exc.span, message)))
     return replace(
         graph,
         nodes=tuple(expander.nodes),

@@ -176,12 +176,12 @@ def infer_shapes(graph: Graph) -> Graph:
     clusters = {c.id: (c.parent, c.repeat_index, c.shared) for c in graph.clusters}
     updated: list[Node] = []
     for node in graph.nodes:
-        result = results.get(node.id)
-        if result is None:
+        found = results.get(node.id)
+        if found is None:
             updated.append(node)
             continue
-        params = 0 if _shared_copy(node, clusters) else result.params
-        updated.append(replace(node, shape=result.shape, params=params, macs=result.macs))
+        params = 0 if _shared_copy(node, clusters) else found.params
+        updated.append(replace(node, shape=found.shape, params=params, macs=found.macs))
     totals = None
     if all(n.params is not None for n in updated):
         totals = Totals(
@@ -194,7 +194,8 @@ def infer_shapes(graph: Graph) -> Graph:
                 diagnostics.append(
                     Diagnostic(
                         graph.span,
-                        f"the model has about {_magnitude(total)} {what}, more than archdraw counts ({_LIMIT})",
+                        f"the model has about {_magnitude(total)} {what}, "
+                        f"more than archdraw counts ({_LIMIT})",
                     )
                 )
     return replace(graph, nodes=tuple(updated), diagnostics=(*graph.diagnostics, *diagnostics), totals=totals)

@@ -133,7 +133,7 @@ def mark_skips(graph: Graph) -> Graph:
         pred[e.dst].add(e.src)
     diagnostics: list[Diagnostic] = []
     edges: list[Edge] = []
-    budget = [MAX_SKIP_SEARCH]
+    budget, warned = [MAX_SKIP_SEARCH], False
     for e in graph.edges:
         candidate = e.kind in _FORWARD and e.delay == 0 and e.declared is not EdgeKind.DATA
         joins = e.dst in nodes and nodes[e.dst].op in OPS and OPS[nodes[e.dst].op].joins
@@ -141,8 +141,8 @@ def mark_skips(graph: Graph) -> Graph:
             declared = e.declared is EdgeKind.SKIP
             bypasses = _reaches_around(e, succ, pred, rank, branch=not declared, budget=budget)
             if bypasses is None:  # out of budget: left as written
-                if budget[0] == 0:
-                    budget[0] = -1
+                if not warned:
+                    warned = True
                     diagnostics.append(
                         Diagnostic(
                             e.span,
@@ -187,8 +187,13 @@ def _reaches_around(
         return False
     if budget[0] <= 0:
         return None
+    budget[0] -= len(succ[edge.src])
+    if budget[0] <= 0:
+        budget[0] = 0
+        return None
     limit = rank[edge.dst]
-    queue = deque(n for n in succ[edge.src] if n != edge.dst and (not branch or pred[n] == {edge.src}))
+    alone = {edge.src}
+    queue = deque(n for n in succ[edge.src] if n != edge.dst and (not branch or pred[n] == alone))
     seen = set(queue)
     while queue:
         n = queue.popleft()
@@ -253,6 +258,10 @@ def mark_bottlenecks(graph: Graph) -> Graph:
     joins = {n.id for n in graph.nodes if n.op in OPS and OPS[n.op].joins}
     succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
     pred: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    # Nor is the output itself (a projection to a vocabulary, a loss): a decoder side is
+    # inside the network.
+    ends = {n.id for n in graph.nodes if n.has_role(Role.OUTPUT) or n.has_role(Role.LOSS)}
+    succ = {n.id: [] for n in graph.nodes}
     for e in forward_edges(graph):
         succ[e.src].append(e.dst)
         pred[e.dst].append(e.src)
@@ -265,7 +274,7 @@ def mark_bottlenecks(graph: Graph) -> Graph:
             and n.family is not OpFamily.INPUT
             and Role.LOSS not in n.roles
             and _wider(n.id, w, pred, widths, set())
-            and _wider(n.id, w, succ, widths, joins)
+            and _wider(n.id, w, succ, widths, joins | ends)
         )
         roles: tuple[Role, ...] = tuple(r for r in n.roles if r is not Role.BOTTLENECK)
         if narrow or (Role.BOTTLENECK in n.declared_roles and w is None):

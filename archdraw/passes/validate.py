@@ -21,6 +21,8 @@ __all__ = ["REPETITION_NAMES", "data_refs", "validate"]
 # and 1 in the first repetition, else 0 (so 'stride: 1 + first' strides only the first copy).
 REPETITION_NAMES = frozenset({"index", "first"})
 
+MAX_RECURSIVE_NAMED = 10  # blocks that use themselves reported with the path they take
+
 _EXPR_TYPES = (AttrType.SIZE, AttrType.INT, AttrType.INTS, AttrType.PADDING, AttrType.SHAPE)
 
 
@@ -209,24 +211,35 @@ class _Validator:
         self.body(block.body, scope, len(block.inputs))
 
     def recursion(self) -> None:
-        calls: dict[str, set[str]] = {}
+        calls: dict[str, list[str]] = {}
         for block in self.graph.program.blocks:
-            calls[block.name] = set(_calls(block.body))
+            calls[block.name] = sorted(set(_calls(block.body)))
+        cyclic = _on_cycles(calls)
+        named = 0
         for block in self.graph.program.blocks:
-            seen: list[str] = []
-            stack = [(block.name, [block.name])]
+            if block.name not in cyclic:
+                continue
+            named += 1
+            if named > MAX_RECURSIVE_NAMED:  # each path is a search of its own: name a few
+                self.error(block.span, f"block {block.name} uses itself (through other blocks)")
+                continue
+            # Depth first, callees in name order, each block visited once (paths by parent links).
+            parent: dict[str, str] = {}
+            stack = [block.name]
             while stack:
-                name, path = stack.pop()
-                for callee in sorted(calls.get(name, ())):
+                name = stack.pop()
+                for callee in calls.get(name, ()):
                     if callee == block.name:
-                        self.error(
-                            block.span, f"block {block.name} uses itself: {' → '.join([*path, callee])}"
-                        )
+                        path = [name]
+                        while path[-1] != block.name:
+                            path.append(parent[path[-1]])
+                        chain = " → ".join([*reversed(path), callee])
+                        self.error(block.span, f"block {block.name} uses itself: {chain}")
                         stack.clear()
                         break
-                    if callee not in seen:
-                        seen.append(callee)
-                        stack.append((callee, [*path, callee]))
+                    if callee not in parent and callee != block.name:
+                        parent[callee] = name
+                        stack.append(callee)
 
     def run(self) -> None:
         program = self.graph.program
@@ -252,6 +265,49 @@ class _Validator:
                 self.check_ref(top, ref, inp.id)
         for ref in program.outputs:
             self.check_ref(top, ref)
+
+
+def _on_cycles(calls: dict[str, list[str]]) -> set[str]:
+    """The blocks that call themselves, directly or through others (Kosaraju, without recursion)."""
+    order: list[str] = []
+    done: set[str] = set()
+    for start in calls:
+        if start in done:
+            continue
+        done.add(start)
+        stack = [(start, iter(calls[start]))]
+        while stack:
+            name, callees = stack[-1]
+            for callee in callees:
+                if callee in calls and callee not in done:
+                    done.add(callee)
+                    stack.append((callee, iter(calls[callee])))
+                    break
+            else:
+                order.append(name)
+                stack.pop()
+    callers: dict[str, list[str]] = {name: [] for name in calls}
+    for name, called in calls.items():
+        for callee in called:
+            if callee in callers:
+                callers[callee].append(name)
+    cyclic: set[str] = set()
+    placed: set[str] = set()
+    for start in reversed(order):
+        if start in placed:
+            continue
+        component = [start]
+        placed.add(start)
+        todo = [start]
+        while todo:
+            for caller in callers[todo.pop()]:
+                if caller not in placed:
+                    placed.add(caller)
+                    component.append(caller)
+                    todo.append(caller)
+        if len(component) > 1 or start in calls[start]:
+            cyclic.update(component)
+    return cyclic
 
 
 def _calls(body: Body) -> Iterator[str]:
