@@ -26,7 +26,7 @@ from .engine import ENGINES, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info, to_text
 from .ir import Diagnostic, Graph
-from .loader import MAX_STEPS, RANKDIRS, read
+from .loader import MAX_STEPS, RANKDIRS, read, spec_bytes
 from .output import OutputError, check_not_input, write_atomic
 from .passes import analyze
 from .report import FORMATS as REPORT_FORMATS
@@ -56,7 +56,7 @@ class _Exit(Exception):
 
 def _source(path: Path) -> str | None:
     try:
-        return decode(path.read_bytes(), path.as_posix())
+        return decode(spec_bytes(path), path.as_posix())  # bounded: never all of /dev/zero
     except (OSError, ArchdrawError):
         return None
 

@@ -222,17 +222,23 @@ def read(path: str | Path) -> Graph:
     """
     p = Path(path)
     display = p.as_posix()
+    return loads(decode(spec_bytes(p), display), display)
+
+
+def spec_bytes(path: Path) -> bytes:
+    """The bytes of the spec at ``path``: a regular file of at most :data:`MAX_SPEC_BYTES`."""
+    display = path.as_posix()
     try:
         # A device or a pipe (a link to /dev/zero, say) would be read forever, or block.
-        if not stat.S_ISREG(p.stat().st_mode):
+        if not stat.S_ISREG(path.stat().st_mode):
             raise SpecError([Diagnostic(Span(display, 1, 1), "cannot read spec: not a regular file")])
-        with p.open("rb") as handle:
+        with path.open("rb") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)  # the size on disk may change, or be wrong (/proc)
     except OSError as exc:
         raise SpecError([Diagnostic(Span(display, 1, 1), f"cannot read spec: {exc.strerror}")]) from None
     if len(data) > MAX_SPEC_BYTES:
         raise SpecError([Diagnostic(Span(display, 1, 1), _TOO_LARGE)])
-    return loads(decode(data, display), display)
+    return data
 
 
 def loads(text: str, path: str = "<spec>") -> Graph:

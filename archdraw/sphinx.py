@@ -40,7 +40,7 @@ from . import __version__
 from .engine import ENGINES, find_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .ir import Diagnostic
-from .loader import RANKDIRS, loads
+from .loader import RANKDIRS, loads, spec_bytes
 from .model import Model
 from .output import write_atomic
 from .source import decode
@@ -106,9 +106,9 @@ class ArchdrawDirective(SphinxDirective):
         spec = Path(absolute)
         display = _display(spec)
         try:
-            data = spec.read_bytes()
-        except OSError as exc:
-            raise self.error(f"{display}: cannot read spec: {exc.strerror}") from None
+            data = spec_bytes(spec)  # a regular file, at most 4 MiB: never all of a link to /dev/zero
+        except SpecError as exc:
+            raise self.error(f"{display}: {exc.errors[0].message}") from None
         source: str | None = None
         try:
             source = decode(data, display)

@@ -214,7 +214,7 @@ def _block_node(cluster: Cluster, members: list[Node], readers: dict[str, list[s
 
 
 def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
-    """Keep only the first copy of every repeat not kept open."""
+    """Keep one copy of every repeat not kept open (one per distinct structure)."""
     folded = sorted(
         (c for c in graph.clusters if c.repeat_index == 0 and c.repeat_count > 1 and c.id not in keep_open),
         key=lambda c: len(c.id),
@@ -239,51 +239,95 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
     node_shapes = {n.id: n.shape for n in graph.nodes}
     shapes = {c.id: _boundary_shapes(inside[c.id], touching[c.id], node_shapes) for c in folded}
 
-    def first_copy(node_id: str) -> str:
+    # Copies that differ in structure (a ResNet stage's first block projects its shortcut, the
+    # others do not) each keep one representative; alike copies fold into the first of them.
+    signatures: dict[tuple[str, int], list[tuple[str, str, str]]] = {}
+    for n in graph.nodes:
+        parts = n.id.split(".")
+        for i in range(1, len(parts)):
+            prefix = ".".join(parts[:i])
+            if prefix in folded_ids and parts[i].isdigit():
+                suffix = ".".join(parts[i + 1 :])
+                # A collapsed block is told apart by what it holds (its note: kind and size).
+                held = n.note if n.op == "block" else ""
+                signatures.setdefault((prefix, int(parts[i])), []).append((suffix, n.op, held))
+    rep: dict[tuple[str, int], int] = {}
+    members: dict[tuple[str, int], int] = {}
+    first_of: dict[tuple[str, tuple[tuple[str, str, str], ...]], int] = {}
+    for (cid, k), sig in sorted(signatures.items(), key=lambda item: (item[0][0], item[0][1])):
+        key = (cid, tuple(sorted(sig)))
+        first = first_of.setdefault(key, k)
+        rep[(cid, k)] = first
+        members[(cid, first)] = members.get((cid, first), 0) + 1
+
+    def copy_label(node_or_cluster_id: str) -> str | None:
+        """The title of a kept copy: "conv3 1" for one copy, "conv3 ×3" for several alike."""
+        head, _, index = node_or_cluster_id.rpartition(".")
+        if head not in folded_ids or not index.isdigit():
+            return None
+        count = members.get((head, int(index)), 1)
+        base = by_id[head].label
+        return f"{base} ×{count}" if count > 1 else f"{base} {index}"
+
+    def representative(node_id: str) -> str:
         # Shorter prefixes first, each tested on the id as rewritten so far (as 'folded' is sorted).
         parts = node_id.split(".")
         for i in range(1, len(parts)):
-            if ".".join(parts[:i]) in folded_ids and parts[i].isdigit() and parts[i] != "1":
-                parts[i] = "1"
+            prefix = ".".join(parts[:i])
+            if prefix in folded_ids and parts[i].isdigit():
+                parts[i] = str(rep.get((prefix, int(parts[i])), 1))
         return ".".join(parts)
 
-    def copies_differ(src: str, dst: str) -> bool:
-        """Whether ``src`` and ``dst`` are in different copies of one folded repeat."""
+    def folded_together(src: str, dst: str) -> bool:
+        """Whether ``src`` and ``dst`` are in different copies that fold into one."""
         a, b = src.split("."), dst.split(".")
         for i in range(1, min(len(a), len(b))):
             if a[:i] != b[:i]:
                 return False
-            if ".".join(a[:i]) in folded_ids and a[i].isdigit() and b[i].isdigit() and a[i] != b[i]:
-                return True
+            prefix = ".".join(a[:i])
+            if prefix in folded_ids and a[i].isdigit() and b[i].isdigit() and a[i] != b[i]:
+                return rep.get((prefix, int(a[i]))) == rep.get((prefix, int(b[i])))
         return False
 
-    target = {n.id: first_copy(n.id) for n in graph.nodes}
-    # Edges from one copy to another (the chain, and shortcuts from the previous copy) go.
-    edges = [e for e in graph.edges if not copies_differ(e.src, e.dst)]
-    copies = {f"{c.id}.1": c.id for c in folded}
+    target = {n.id: representative(n.id) for n in graph.nodes}
+    # Edges between copies that fold together (the chain, shortcuts from the previous copy) go.
+    edges = [e for e in graph.edges if not folded_together(e.src, e.dst)]
+    kept = {(cid, k) for (cid, k), first in rep.items() if first == k}
+    single = {cid for cid in folded_ids if sum(1 for c, _ in kept if c == cid) == 1}
+    # A repeat whose copies all fold into one draws that copy straight inside its cluster.
+    merged = {f"{cid}.{k}": cid for cid, k in kept if cid in single}
 
     def prefixes(cid: str) -> list[str]:
         parts = cid.split(".")
         return [".".join(parts[:i]) for i in range(1, len(parts))]
 
-    dropped = {
-        k.id for k in graph.clusters if k.repeat_index > 1 and any(p in folded_ids for p in prefixes(k.id))
-    }
-    dropped |= {k.id for k in graph.clusters if any(p in dropped for p in prefixes(k.id))}
+    dropped: set[str] = set()
+    for cl in graph.clusters:
+        head, _, index = cl.id.rpartition(".")
+        if head in folded_ids and index.isdigit() and (head, int(index)) not in kept:
+            dropped.add(cl.id)
+    dropped |= {cl.id for cl in graph.clusters if any(p in dropped for p in prefixes(cl.id))}
     clusters: list[Cluster] = []
-    for k in graph.clusters:
-        if k.id in dropped or k.id in copies:
+    for cl in graph.clusters:
+        if cl.id in dropped or cl.id in merged:
             continue
-        parent = copies.get(k.parent, k.parent)
-        if k.id in shapes:
-            into, out = shapes[k.id]
-            k = replace(k, detail=f"{into} → {out}" if into and out else "")
-        clusters.append(replace(k, parent=parent) if parent != k.parent else k)
-    nodes = [
-        replace(n, cluster=copies.get(n.cluster, n.cluster)) if n.cluster in copies else n
-        for n in graph.nodes
-        if target[n.id] == n.id
-    ]
+        parent = merged.get(cl.parent, cl.parent)
+        if cl.id in shapes:
+            into, out = shapes[cl.id]
+            cl = replace(cl, detail=f"{into} → {out}" if into and out else "")
+        if (title := copy_label(cl.id)) is not None:
+            cl = replace(cl, label=title)
+        clusters.append(replace(cl, parent=parent) if parent != cl.parent else cl)
+
+    nodes = []
+    for n in graph.nodes:
+        if target[n.id] != n.id:
+            continue
+        if n.cluster in merged:
+            n = replace(n, cluster=merged[n.cluster])
+        if n.op == "block" and (title := copy_label(n.id)) is not None:
+            n = replace(n, label=title)
+        nodes.append(n)
     return replace(
         graph,
         nodes=tuple(nodes),

@@ -26,7 +26,7 @@ from archdraw.dot import to_dot
 from archdraw.errors import SpecError
 from archdraw.info import to_info, to_text
 from archdraw.ir import Graph
-from archdraw.ops import OPS
+from archdraw.ops import OPS, AttrSpec, AttrType
 from archdraw.source import decode
 from archdraw.views import View, ViewError, apply_view
 
@@ -367,20 +367,43 @@ def mutate(rnd: random.Random) -> bytes:
     return data
 
 
-def _layer(rnd: random.Random, names: list[str]) -> dict[str, object]:
+def _plausible(rnd: random.Random, spec: AttrSpec) -> object:
+    """A value of the attribute's own kind (so that the spec gets past the loader, often)."""
+    if spec.default is not None and rnd.random() < 0.5:
+        return list(spec.default) if isinstance(spec.default, tuple) else spec.default
+    kind = spec.type
+    if kind in (AttrType.SIZE, AttrType.INTS):
+        return rnd.choice(
+            (1, 2, 3, 4, 8, 16, "N", "N * 2", [2, 2]) if kind is AttrType.INTS else (1, 4, 16, "N")
+        )
+    if kind is AttrType.PADDING:
+        return rnd.choice((0, 1, "same", "valid", [1, 0]))
+    if kind is AttrType.INT:
+        return rnd.choice((-1, 0, 1, 2))
+    if kind is AttrType.FLOAT:
+        return rnd.choice((0.0, 0.5, 1.0e-5, 2.0))
+    if kind is AttrType.BOOL:
+        return rnd.random() < 0.5
+    if kind is AttrType.CHOICE:
+        return rnd.choice(spec.choices)
+    if kind is AttrType.SHAPE:
+        return rnd.choice((["N", 4], [-1, 4], ["N", 2, 2]))
+    return "text"
+
+
+def _layer(rnd: random.Random, names: list[str], graph: bool) -> dict[str, object]:
     op = rnd.choice(sorted(OPS))
     layer: dict[str, object] = {"op": op}
     for name, spec in OPS[op].attrs.items():
-        if rnd.random() < 0.7:
-            default = list(spec.default) if isinstance(spec.default, tuple) else spec.default
-            layer[name] = default if default is not None and rnd.random() < 0.5 else _odd(rnd)
-    if names and rnd.random() < 0.5:
-        refs = rnd.sample(names, min(len(names), rnd.randint(1, 3)))
-        if rnd.random() < 0.2:
-            refs.append({"from": rnd.choice(names), "delay": rnd.choice((1, 2, 0, -1, 1001))})
+        if spec.required or rnd.random() < 0.5:
+            layer[name] = _plausible(rnd, spec) if rnd.random() < 0.95 else _odd(rnd)
+    if names and (graph or rnd.random() < 0.3):
+        refs: list[object] = list(rnd.sample(names[-3:], min(len(names[-3:]), rnd.choice((1, 1, 1, 2, 3)))))
+        if rnd.random() < 0.15:
+            refs.append({"from": rnd.choice(names), "delay": rnd.choice((1, 1, 1, 1, 2, 0, -1, 1001))})
         layer["in"] = refs if len(refs) > 1 else refs[0]
     for key in ("label", "note", "repeat", "group", "trainable", "role", "when", "shared"):
-        if rnd.random() < 0.08:
+        if rnd.random() < 0.01:
             layer[key] = _odd(rnd)
     if rnd.random() < 0.1:
         layer["repeat"] = rnd.choice((2, 3, 10, 100))
@@ -400,24 +423,25 @@ def random_document(rnd: random.Random) -> bytes:
     if rnd.random() < 0.3:
         return _dump(_value(rnd, rnd.randint(0, 6)), rnd)
     names = ["x"]
-    layers: dict[str, object] = {}
+    layers: dict[str, dict[str, object]] = {}
+    graph = rnd.random() < 0.5
     for i in range(rnd.randint(1, 12)):
-        layers[f"l{i}"] = _layer(rnd, names)
+        layers[f"l{i}"] = _layer(rnd, names, graph)
         names.append(f"l{i}")
     spec: dict[str, object] = {
         "archdraw": 1,
-        "name": rnd.choice(("random", *(o for o in ODD if isinstance(o, str)))),
+        "name": rnd.choice(("random", *(o for o in ODD if isinstance(o, str) and len(o) < 100))),
         "dims": {"N": rnd.choice((1, 2, 8))},
         "inputs": {
             "x": {"shape": rnd.choice((["N", 3, 32, 32], ["N", 16], ["N", 8, 16], ["N", 2, 8, 8, 8]))}
         },
-        "layers": layers if rnd.random() < 0.5 else list(layers.values()),
+        "layers": layers if graph else [{"id": k, **v} for k, v in layers.items()],
     }
     if rnd.random() < 0.3:
         spec["view"] = {"unroll": rnd.choice((0, 1, 4, 64)), "max_nodes": rnd.choice((1, 5, 40))}
     if rnd.random() < 0.2:
         spec["reference"] = rnd.choice(ODD)
-    return _dump(_tree_mutation(rnd, spec) if rnd.random() < 0.5 else spec, rnd)
+    return _dump(_tree_mutation(rnd, spec) if rnd.random() < 0.3 else spec, rnd)
 
 
 GENERATORS: dict[str, Callable[[random.Random], bytes]] = {
