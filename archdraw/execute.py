@@ -2,54 +2,23 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 
 import numpy as np
 
 from . import sizes
-from .ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Size, Sym
+from .ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Size, Sym
 from .ops.reference import AnyArray, run
 from .ops.rules import show
+from .passes.structure import CARRIES, incoming, topological_order
 
 __all__ = ["MAX_ACTIVATION", "MAX_MACS", "execute"]
 
 MAX_MACS = 2 * 10**10  # multiply-accumulates of the whole graph
 MAX_ACTIVATION = 5 * 10**7  # values in the largest node output
 
-# Data flows within one step along these edges when they have no delay (as in the shapes pass).
-_CARRIES = (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED)
 # What a reference may raise when an op refuses its inputs.
 _FAILURES = (ArithmeticError, LookupError, TypeError, ValueError, MemoryError)
-
-
-def _inputs(graph: Graph) -> dict[str, list[Edge]]:
-    incoming: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
-    for e in graph.edges:
-        if e.kind in _CARRIES and e.delay == 0:
-            incoming[e.dst].append(e)
-    return incoming
-
-
-def _order(graph: Graph, incoming: dict[str, list[Edge]]) -> list[str]:
-    """A topological order of the undelayed data edges, ties broken by spec order."""
-    index = {n.id: i for i, n in enumerate(graph.nodes)}
-    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    degree = {n.id: len(incoming[n.id]) for n in graph.nodes}
-    for edges in incoming.values():
-        for e in edges:
-            succ[e.src].append(e.dst)
-    ready = [(index[n], n) for n, d in degree.items() if d == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        _, n = heapq.heappop(ready)
-        order.append(n)
-        for m in succ[n]:
-            degree[m] -= 1
-            if degree[m] == 0:
-                heapq.heappush(ready, (index[m], m))
-    return order
 
 
 def _values(shape: tuple[Size, ...]) -> tuple[int, ...]:
@@ -107,9 +76,9 @@ def execute(graph: Graph, seed: int = 0) -> list[Diagnostic]:
     if refusal is not None:
         return [refusal]
     nodes = {n.id: n for n in graph.nodes}
-    incoming = _inputs(graph)
+    into = incoming(graph, CARRIES)
     consumers: dict[str, list[Node]] = {n.id: [] for n in graph.nodes}
-    for node_id, edges in incoming.items():
+    for node_id, edges in into.items():
         for e in edges:
             consumers[e.src].append(nodes[node_id])
     delayed_from: dict[str, list[str]] = {}
@@ -121,10 +90,10 @@ def execute(graph: Graph, seed: int = 0) -> list[Diagnostic]:
     pending = {node_id: len(users) for node_id, users in consumers.items()}
     failed: set[str] = set()
     diagnostics: list[Diagnostic] = []
-    for node_id in _order(graph, incoming):
+    for node_id in topological_order(graph, CARRIES):
         node = nodes[node_id]
         assert node.shape is not None
-        edges = incoming[node_id]
+        edges = into[node_id]
         if any(e.src in failed for e in edges):
             failed.add(node_id)
             continue

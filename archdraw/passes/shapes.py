@@ -10,49 +10,20 @@ Copies of a repeat with ``shared: true`` count their parameters once, at the fir
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import replace
 
 from .. import sizes
-from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Totals
+from ..ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Totals
 from ..ops import OPS
 from ..ops.rules import Call, Result, Shape, ShapeError, show
+from .structure import CARRIES, incoming, topological_order
 
 __all__ = ["MAX_COUNT", "infer_shapes"]
 
-_CARRIES = (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED)
 # Parameter and MAC counts, of a node and of the whole model, stay below 2**63 (a signed 64-bit
 # integer), so that every tool reading `archdraw info --json` can hold them.
 MAX_COUNT = 10**18
 _LIMIT = "10^18"
-
-
-def _inputs(graph: Graph) -> dict[str, list[Edge]]:
-    incoming: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
-    for e in graph.edges:
-        if e.kind in _CARRIES and e.delay == 0:
-            incoming[e.dst].append(e)
-    return incoming
-
-
-def _order(graph: Graph, incoming: dict[str, list[Edge]]) -> list[str]:
-    index = {n.id: i for i, n in enumerate(graph.nodes)}
-    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    degree = {n.id: len(incoming[n.id]) for n in graph.nodes}
-    for edges in incoming.values():
-        for e in edges:
-            succ[e.src].append(e.dst)
-    ready = [(index[n], n) for n, d in degree.items() if d == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        _, n = heapq.heappop(ready)
-        order.append(n)
-        for m in succ[n]:
-            degree[m] -= 1
-            if degree[m] == 0:
-                heapq.heappush(ready, (index[m], m))
-    return order
 
 
 def _shared_copy(node: Node, clusters: dict[str, tuple[str, int, bool]]) -> bool:
@@ -93,13 +64,13 @@ def _attrs(node: Node) -> dict[str, object]:
 
 def infer_shapes(graph: Graph) -> Graph:
     """Fill in ``shape``, ``params`` and ``macs`` of every node; shape errors are located."""
-    incoming = _inputs(graph)
+    into = incoming(graph, CARRIES)
     nodes = {n.id: n for n in graph.nodes}
     shapes: dict[str, Shape] = {}
     results: dict[str, Result] = {}
     diagnostics: list[Diagnostic] = []
     failed: set[str] = set()
-    order = _order(graph, incoming)
+    order = topological_order(graph, CARRIES)
     ordered = set(order)
     for node_id in (n for n in nodes if n not in ordered):
         diagnostics.append(
@@ -110,7 +81,7 @@ def infer_shapes(graph: Graph) -> Graph:
         )
 
     def call(node: Node, delayed: tuple[Shape, ...]) -> Call:
-        edges = incoming[node.id]
+        edges = into[node.id]
         return Call(
             op=node.op,
             node=node.id,
@@ -122,7 +93,7 @@ def infer_shapes(graph: Graph) -> Graph:
 
     for node_id in order:
         node = nodes[node_id]
-        if any(e.src in failed for e in incoming[node_id]):
+        if any(e.src in failed for e in into[node_id]):
             failed.add(node_id)
             continue
         if node.op == "input":

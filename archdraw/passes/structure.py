@@ -35,6 +35,8 @@ __all__ = [
 MAX_CYCLES_REPORTED = 10
 MAX_SKIP_SEARCH = 2_000_000  # edges followed, in all, looking for skip connections
 _FORWARD = (EdgeKind.DATA, EdgeKind.SKIP)
+# What carries values a node computes with: data and skip edges, and undirected links (an RBM).
+CARRIES = (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED)
 
 
 def forward_edges(graph: Graph) -> list[Edge]:
@@ -42,23 +44,36 @@ def forward_edges(graph: Graph) -> list[Edge]:
     return [e for e in graph.edges if e.kind in _FORWARD and e.delay == 0]
 
 
-def topological_order(graph: Graph) -> list[str]:
-    """Node ids in a topological order of the forward edges, ties broken by spec order."""
+def incoming(graph: Graph, kinds: tuple[EdgeKind, ...] = _FORWARD) -> dict[str, list[Edge]]:
+    """Each node's undelayed incoming edges of ``kinds``, in edge order."""
+    into: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        if e.kind in kinds and e.delay == 0:
+            into[e.dst].append(e)
+    return into
+
+
+def topological_order(graph: Graph, kinds: tuple[EdgeKind, ...] = _FORWARD) -> list[str]:
+    """Node ids in a topological order of the undelayed edges of ``kinds``, ties in spec order.
+
+    Nodes on a cycle of such edges are left out.
+    """
+    into = incoming(graph, kinds)
     index = {n.id: i for i, n in enumerate(graph.nodes)}
     succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    indegree = dict.fromkeys(index, 0)
-    for e in forward_edges(graph):
-        succ[e.src].append(e.dst)
-        indegree[e.dst] += 1
-    ready = [(index[n], n) for n, d in indegree.items() if d == 0]
+    degree = {n.id: len(into[n.id]) for n in graph.nodes}
+    for edges in into.values():
+        for e in edges:
+            succ[e.src].append(e.dst)
+    ready = [(index[n], n) for n, d in degree.items() if d == 0]
     heapq.heapify(ready)
     order: list[str] = []
     while ready:
         _, n = heapq.heappop(ready)
         order.append(n)
         for m in succ[n]:
-            indegree[m] -= 1
-            if indegree[m] == 0:
+            degree[m] -= 1
+            if degree[m] == 0:
                 heapq.heappush(ready, (index[m], m))
     return order
 
