@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -281,22 +281,30 @@ def build_gallery(
         else:
             todo.append((path, slug, key))
     workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    results: Iterable[ModelPage]
-    if workers == 1:
-        results = (render_model(path, slug, chosen.kind, timeout) for path, slug, _ in todo)
-        results = list(_tick(results, progress))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(render_model, path, slug, chosen.kind, timeout) for path, slug, _ in todo]
-            results = list(_tick((f.result() for f in futures), progress))
-    for (path, slug, key), page in zip(todo, results, strict=True):
-        pages[slug] = page
+    keys = {slug: key for _, slug, key in todo}
+
+    def finish(page: ModelPage) -> None:  # in this process, while the workers render others
+        pages[page.slug] = page
         _write_model(site, env, page)
-        if page.errors:
-            report.failed.append(path)
-        else:
-            report.built.append(path)
-            _store_cached(cache, slug, key, page)
+        if not page.errors:
+            _store_cached(cache, page.slug, keys[page.slug], page)
+        if progress:
+            progress(1)
+
+    if workers == 1:
+        for path, slug, _ in todo:
+            finish(render_model(path, slug, chosen.kind, timeout))
+    else:
+        # Largest specs first, so no long one starts last and leaves the other workers idle.
+        ordered_todo = sorted(todo, key=lambda t: -_size(t[0]))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(render_model, path, slug, chosen.kind, timeout) for path, slug, _ in ordered_todo
+            ]
+            for future in as_completed(futures):
+                finish(future.result())
+    for path, slug, _ in todo:
+        (report.failed if pages[slug].errors else report.built).append(path)
     ordered = [pages[s] for s in slugs]
     _write_index(site, env, ordered)
     for asset in ASSETS:
@@ -308,11 +316,11 @@ def build_gallery(
     return report
 
 
-def _tick(results: Iterable[ModelPage], progress: Callable[[int], None] | None) -> Iterable[ModelPage]:
-    for page in results:
-        if progress:
-            progress(1)
-        yield page
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _page_views(page: ModelPage) -> list[dict[str, str]]:

@@ -41,11 +41,11 @@ def synthetic(layers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure(argv: list[str]) -> tuple[float, float]:
-    """Median wall seconds over RUNS, and peak RSS in MB, of a whole process."""
+def measure(argv: list[str], runs: int = RUNS) -> tuple[float, float]:
+    """Median wall seconds over ``runs``, and peak RSS in MB, of a whole process."""
     times: list[float] = []
     peak = 0.0
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-c", _WRAPPER, *argv], capture_output=True, text=True, check=False
