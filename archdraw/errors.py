@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .ir import Diagnostic, Severity
 
@@ -14,6 +14,7 @@ __all__ = [
     "RenderError",
     "Severity",
     "SpecError",
+    "Suggester",
     "did_you_mean",
     "format_diagnostic",
 ]
@@ -57,6 +58,28 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """
     close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Suggester:
+    """:func:`did_you_mean` for the first ``budget`` words asked about, then nothing.
+
+    Each suggestion is a pass over the names it chooses from; a spec with thousands of unknown
+    names among thousands of known ones would make that quadratic. ``choices`` may be a
+    function, so that the names are not even gathered once the budget is spent.
+
+    >>> suggest = Suggester(budget=1)
+    >>> suggest("fc2", lambda: ["fc1"]), suggest("fc3", lambda: ["fc1"])
+    (" (did you mean 'fc1'?)", '')
+    """
+
+    def __init__(self, budget: int = 50) -> None:
+        self.left = budget
+
+    def __call__(self, word: str, choices: Iterable[str] | Callable[[], Iterable[str]]) -> str:
+        if self.left <= 0:
+            return ""
+        self.left -= 1
+        return did_you_mean(word, choices() if callable(choices) else choices)
 
 
 def format_diagnostic(diagnostic: Diagnostic, source: str | None) -> str:

@@ -28,7 +28,7 @@ from .engine import engine_version, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info
 from .ir import EdgeKind, Graph, format_shape
-from .loader import read
+from .loader import read, spec_bytes
 from .output import OutputError, write_atomic
 from .passes import analyze
 from .source import decode
@@ -133,8 +133,8 @@ def render_model(path: str, slug: str, engine_kind: str, timeout: float) -> Mode
     """Analyse and render one spec (runs in a worker process)."""
     spec = Path(path)
     try:
-        source = decode(spec.read_bytes(), path)
-    except (OSError, SpecError) as exc:
+        source = decode(spec_bytes(spec), path)  # bounded: never a device or a huge file
+    except SpecError as exc:
         return ModelPage(slug, path, spec.stem, "", "", "", "", "", errors=(str(exc),))
     try:
         graph = analyze(read(spec))
@@ -193,6 +193,14 @@ def render_model(path: str, slug: str, engine_kind: str, timeout: float) -> Mode
         warnings=tuple(str(d) for d in graph.diagnostics),
         marks=marks,
     )
+
+
+def _spec_key(spec: Path) -> bytes:
+    """What a spec's cache key is made of: its (bounded) bytes, or the reason it cannot be read."""
+    try:
+        return spec_bytes(spec)
+    except SpecError as exc:
+        return str(exc).encode("utf-8")
 
 
 def _hash(*parts: bytes | str) -> str:
@@ -271,7 +279,7 @@ def build_gallery(
     pages: dict[str, ModelPage] = {}
     todo: list[tuple[str, str, str]] = []
     for path, slug, spec in zip(paths, slugs, specs, strict=True):
-        key = _hash(options, path, spec.read_bytes() if spec.is_file() else b"")
+        key = _hash(options, path, _spec_key(spec))
         cached = _load_cached(cache, slug, key, site)
         if cached is not None:
             pages[slug] = cached

@@ -20,7 +20,7 @@ from typing import Final, NoReturn, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from . import expr
-from .errors import Diagnostic, SpecError, did_you_mean
+from .errors import Diagnostic, SpecError, Suggester, did_you_mean
 from .ir import (
     Attr,
     AttrValue,
@@ -264,6 +264,7 @@ class _Reader:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.block_params: dict[str, tuple[str, ...]] = {}
+        self.suggest = Suggester()  # for names among the spec's own (blocks): bounded work
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -608,7 +609,8 @@ class _Reader:
                 return Layer(self.auto_id(name, counters), node.span, block=name, auto_id=True)
             self.diagnostics.append(
                 Diagnostic(
-                    node.span, f"unknown op or block {name!r}{did_you_mean(name, (*OPS, *self.block_params))}"
+                    node.span,
+                    f"unknown op or block {name!r}{self.suggest(name, lambda: (*OPS, *self.block_params))}",
                 )
             )
             return None
@@ -695,7 +697,7 @@ class _Reader:
                 if name in OPS:
                     hint = f"; '{name}' is an op: write 'op: {name}'"
                 else:
-                    hint = did_you_mean(name, self.block_params)
+                    hint = self.suggest(name, lambda: self.block_params)
                 self.diagnostics.append(Diagnostic(block_node.span, f"unknown block {name!r}{hint}"))
                 return broken
             args: list[Attr] = []

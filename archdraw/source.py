@@ -197,7 +197,9 @@ class _Builder:
             )
         digits = text.replace("_", "").lstrip("+-")
         if len(digits) > MAX_INT_DIGITS:
-            raise self.fail(f"integer with {len(digits)} digits is too large", event.start_mark)
+            raise self.fail(
+                f"integer with {len(digits)} digits is too large (at most {MAX_INT_DIGITS})", event.start_mark
+            )
         return int(text.replace("_", ""))
 
     def real(self, text: str, event: yaml.ScalarEvent) -> float:

@@ -16,6 +16,7 @@ whole model, and notes on what it folded on its own.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -293,7 +294,8 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
     # Edges between copies that fold together (the chain, shortcuts from the previous copy) go.
     edges = [e for e in graph.edges if not folded_together(e.src, e.dst)]
     kept = {(cid, k) for (cid, k), first in rep.items() if first == k}
-    single = {cid for cid in folded_ids if sum(1 for c, _ in kept if c == cid) == 1}
+    kept_of = Counter(cid for cid, _ in kept)  # counted once: thousands of repeats may fold
+    single = {cid for cid in folded_ids if kept_of[cid] == 1}
     # A repeat whose copies all fold into one draws that copy straight inside its cluster.
     merged = {f"{cid}.{k}": cid for cid, k in kept if cid in single}
 

@@ -40,7 +40,7 @@ from archdraw.passes.structure import MAX_SKIP_SEARCH
 from archdraw.source import MAX_DEPTH, MAX_INT_DIGITS, MAX_VALUES
 from archdraw.views import MAX_UNROLLED_NODES, View, apply_view
 
-from .conftest import ROOT
+from .conftest import ROOT, require_engine
 from .fuzzing import unsafe
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -152,8 +152,6 @@ def check_svg(svg: bytes) -> ET.Element:
 @pytest.mark.parametrize("engine", ["dot", "bundled"])
 @pytest.mark.parametrize("path", ACCEPTED, ids=[p.stem for p in ACCEPTED])
 def test_accepted_case_renders_safe_svg(path: Path, engine: str) -> None:
-    from .conftest import require_engine
-
     require_engine(engine)
     before = path.read_bytes()
     graph = analysed(path)
@@ -181,8 +179,6 @@ def test_injection_stays_text() -> None:
 
 @pytest.mark.exe
 def test_injection_text_survives_layout() -> None:
-    from .conftest import require_engine
-
     require_engine("dot")
     graph = analysed(HOSTILE / "injection.yaml")
     root = check_svg(run_engine(to_dot(graph), "svg", find_engine("dot")))
@@ -235,13 +231,72 @@ def test_skip_search_is_bounded_and_says_so() -> None:
     assert any(f"{MAX_SKIP_SEARCH:,}" in d.message for d in warnings)
 
 
+# -- scale: specs that grow along every axis, analysed in linear time -----------------------------------
+# Too big for files; each took from 4 s to minutes (or crashed: block_chain) while some pass was
+# quadratic in what the spec makes large. They need only finish here.
+
+_H = "archdraw: 1\nname: scale\ndims: {N: 1}\ninputs: {x: [N, 4]}\n"
+SCALE = {
+    "unknown_references": _H
+    + "layers:\n"
+    + "".join(f"  layer{i}: {{op: relu, in: layr{i}}}\n" for i in range(4000)),
+    "unknown_blocks": _H
+    + "blocks:\n"
+    + "".join(f"  blk{i}: {{layers: [relu]}}\n" for i in range(3000))
+    + "layers:\n"
+    + "".join(f"  - {{block: blq{i}}}\n" for i in range(3000)),
+    "unknown_expression_names": _H.replace(
+        "{N: 1}", "{N: 1, " + ", ".join(f"d{i}: 1" for i in range(2000)) + "}"
+    )
+    + "layers:\n"
+    + "".join(f"  - {{op: dense, units: 'N * dd{i}'}}\n" for i in range(2000)),
+    "joins_reading_one_input": _H
+    + "layers:\n  a0: {op: relu, in: x}\n"
+    + "".join(f"  a{i}: {{op: add, in: [a{i - 1}, x]}}\n" for i in range(1, 10_000)),
+    "wide_concat": _H
+    + "layers:\n"
+    + "".join(f"  a{i}: {{op: relu, in: x}}\n" for i in range(5000))
+    + "  c: {op: concat, axis: 1, in: ["
+    + ", ".join(f"a{i}" for i in range(5000))
+    + "]}\n",
+    "block_chain": _H
+    + "blocks:\n"
+    + "".join(f"  b{i}: {{layers: [{{block: b{i + 1}}}]}}\n" for i in range(2000))
+    + "  b2000: {layers: [relu]}\nlayers:\n  - block: b0\n",
+    "repeats_in_repeats": _H + "layers:\n  - repeat: 200\n    layers:\n      - {op: relu, repeat: 200}\n",
+    "many_folded_repeats": _H + "layers:\n  - repeat: 10000\n    layers:\n      - {op: relu, repeat: 2}\n",
+    "residual_repeats": _H
+    + "blocks:\n  r:\n    layers:\n      a: {op: dense, units: 4, in: x}\n      s: {op: add, in: [a, x]}\n"
+    + "layers:\n  - {block: r, repeat: 10000}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALE))
+def test_scale(name: str) -> None:
+    try:
+        graph = archdraw.analyze(archdraw.loads(SCALE[name], name))
+    except SpecError as exc:
+        assert len(exc.errors) >= 1 and str(exc.errors[0]).isprintable()
+        return
+    shown, _ = apply_view(graph, View.of(graph.view))
+    assert to_dot(shown).startswith("digraph")
+
+
+def test_suggestions_are_bounded() -> None:
+    """Past the first 50 unknown names, no "did you mean" (each one is a pass over all names)."""
+    with pytest.raises(SpecError) as info:
+        archdraw.analyze(archdraw.loads(SCALE["unknown_references"]))
+    hinted = [d for d in info.value.errors if "did you mean" in d.message]
+    assert len(hinted) == 50 and len(info.value.errors) == 4000
+
+
 # -- limits: each refused with a message that says the limit ----------------------------------------
 
 LIMIT_CASES = {
     "nesting_flow": MAX_DEPTH,
     "nesting_block": MAX_DEPTH,
     "alias_bomb": MAX_VALUES,
-    "int_thousands_of_digits": 5000,  # the digits found; the limit is MAX_INT_DIGITS
+    "int_thousands_of_digits": MAX_INT_DIGITS,
     "repeat_nested_nodes": MAX_NODES,
     "repeat_too_many": MAX_REPEAT,
     "repeat_expression_too_many": MAX_REPEAT,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .. import expr
-from ..errors import did_you_mean
+from ..errors import Suggester
 from ..ir import (
     Attr,
     AttrValue,
@@ -97,6 +97,7 @@ class _Expander:
         self.binds: dict[str, str] = {}
         self.top = _Scope({}, None, {})
         self.depth = 0
+        self.suggest = Suggester()
 
     def error(self, span: Span, message: str) -> None:
         self.diagnostics.append(Diagnostic(span, message))
@@ -448,7 +449,8 @@ class _Expander:
                 return None
             name = rest[0]
             if name not in inner.names:
-                self.error(ref.span, f"'{walked}' has no layer '{name}'{did_you_mean(name, inner.names)}")
+                hint = self.suggest(name, inner.names)
+                self.error(ref.span, f"'{walked}' has no layer '{name}'{hint}")
                 return None
             entry = inner.names[name]
             walked += f".{name}"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from .. import expr
-from ..errors import did_you_mean
+from ..errors import Suggester
 from ..ir import Attr, BlockDef, Body, Diagnostic, EdgeKind, Graph, Layer, Ref, Span
 from ..ops import OPS, AttrType
 
@@ -21,6 +21,7 @@ __all__ = ["REPETITION_NAMES", "data_refs", "validate"]
 # and 1 in the first repetition, else 0 (so 'stride: 1 + first' strides only the first copy).
 REPETITION_NAMES = frozenset({"index", "first"})
 
+MAX_LISTED = 20  # known names listed in a message
 MAX_RECURSIVE_NAMED = 10  # blocks that use themselves reported with the path they take
 
 _EXPR_TYPES = (AttrType.SIZE, AttrType.INT, AttrType.INTS, AttrType.PADDING, AttrType.SHAPE)
@@ -59,6 +60,7 @@ class _Validator:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.diagnostics: list[Diagnostic] = []
+        self.suggest = Suggester()
         self.blocks = {b.name: b for b in graph.program.blocks}
         self.dims = frozenset(d.name for d in graph.dims)
         for dim in graph.dims:
@@ -89,8 +91,8 @@ class _Validator:
                         ref.span, f"'{head}' is a single layer; 'a.b' reaches inside blocks and groups"
                     )
             return
-        candidates = [n for n in scope.visible() if n != owner]
-        self.error(ref.span, f"unknown layer '{head}'{did_you_mean(head, candidates)}")
+        hint = self.suggest(head, lambda: (n for n in scope.visible() if n != owner))
+        self.error(ref.span, f"unknown layer '{head}'{hint}")
 
     def find(self, scope: _Scope | None, name: str) -> Layer | None:
         while scope is not None:
@@ -111,14 +113,14 @@ class _Validator:
                     continue
                 for name in expr.names(expr.parse(value)):
                     if name not in env:
-                        known = sorted(env - REPETITION_NAMES)
-                        listing = (
-                            f" (known: {', '.join(known)})" if known and not did_you_mean(name, known) else ""
-                        )
-                        self.error(
-                            attr.span,
-                            f"unknown name '{name}' in size expression{did_you_mean(name, known)}{listing}",
-                        )
+                        hint = listing = ""
+                        if self.suggest.left > 0:  # past the budget, no names are gathered
+                            known = sorted(env - REPETITION_NAMES)
+                            hint = self.suggest(name, known)
+                            if known and not hint:
+                                more = f", … ({len(known)} in all)" if len(known) > MAX_LISTED else ""
+                                listing = f" (known: {', '.join(known[:MAX_LISTED])}{more})"
+                        self.error(attr.span, f"unknown name '{name}' in size expression{hint}{listing}")
 
     def body(self, body: Body, scope: _Scope, implicit_inputs: int) -> None:
         for layer in body.layers:
