@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -474,9 +475,20 @@ def gallery(
         raise _Exit(EXIT_SPEC)
 
 
+def _terminate_like_interrupt() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so half-written temporary files are removed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(args: Sequence[str] | None = None) -> NoReturn:
     """Run the command line and exit; every error becomes a message and an exit code."""
     code = 0
+    _terminate_like_interrupt()
     try:
         # standalone_mode=False returns --help's and --version's exit code instead of exiting.
         result = cli.main(args=args, prog_name="archdraw", standalone_mode=False)

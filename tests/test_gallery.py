@@ -7,8 +7,11 @@ import http.server
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -276,3 +279,63 @@ def test_in_a_real_browser(served: tuple[str, Path], tmp_path: Path) -> None:
         shot = artifacts / f"gallery-{name}.png"
         browse(f"{url}/{page}", tmp_path / f"s-{name}", screenshot=shot)
         assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def _complete(site: Path) -> None:
+    """No temporary file is left, and every page and picture is whole."""
+    assert not [p for p in site.rglob("*") if p.name.endswith(".tmp")]
+    for page in site.rglob("*.html"):
+        assert page.read_text().rstrip().endswith("</html>"), page
+    for svg in site.rglob("*.svg"):
+        assert svg.read_text().rstrip().endswith("</svg>"), svg
+
+
+def _gallery(site: Path, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "archdraw",
+            "gallery",
+            str(SPECS),
+            "-o",
+            str(site),
+            "--engine",
+            "bundled",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.exe
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_build_leaves_no_partial_files(tmp_path: Path, signum: int) -> None:
+    require_engine("bundled")
+    site = tmp_path / "site"
+    proc = _gallery(site, "--jobs", "1")
+    deadline = time.monotonic() + 60
+    while not (site / "models").is_dir() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the build
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (130, 0), err  # 0 only if it had already finished
+    assert b"Traceback" not in err
+    _complete(site)
+
+
+@pytest.mark.slow
+@pytest.mark.exe
+def test_two_builds_into_one_directory(tmp_path: Path) -> None:
+    require_engine("bundled")
+    site = tmp_path / "site"
+    first, second = _gallery(site, "--jobs", "1"), _gallery(site, "--jobs", "1")
+    for proc in (first, second):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    _complete(site)
+    index = (site / "index.html").read_text()
+    assert all(f'href="models/{p.stem}.html"' in index for p in files(SPECS))
