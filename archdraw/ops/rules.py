@@ -167,23 +167,42 @@ def _window(extent: Size, kernel: int, stride: int, pad: int, dilation: int, cei
     return sizes.add(sizes.floordiv(top, stride), 1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """What a convolution (plain or transposed) reads from its call, checked."""
+
+    shape: Shape
+    spatial: Shape
+    cin: int
+    cout: Size
+    groups: int
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+
+
+def _convolution(c: Call, dims: int) -> _Window:
+    shape, spatial = _spatial(c, dims)
+    cin = sizes.value(shape[1])
+    cout = c.dim("channels")
+    groups = c.size("groups")
+    kernel = c.tuple("kernel", dims)
+    stride = c.tuple("stride", dims, 1)
+    dilation = c.tuple("dilation", dims, 1)
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
+        c.fail("needs kernel, stride and dilation of at least 1")
+    if cin % groups or sizes.value(cout) % groups:
+        c.fail(f"groups {groups} must divide input channels {cin} and output channels {sizes.value(cout)}")
+    return _Window(shape, spatial, cin, cout, groups, kernel, stride, dilation)
+
+
 def conv(dims: int) -> Rule:
     """Convolution over ``dims`` spatial axes."""
 
     def rule(c: Call) -> Result:
-        shape, spatial = _spatial(c, dims)
-        cin = sizes.value(shape[1])
-        cout = c.dim("channels")
-        groups = c.size("groups")
-        kernel = c.tuple("kernel", dims)
-        stride = c.tuple("stride", dims, 1)
-        dilation = c.tuple("dilation", dims, 1)
-        if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
-            c.fail("needs kernel, stride and dilation of at least 1")
-        if cin % groups or sizes.value(cout) % groups:
-            c.fail(
-                f"groups {groups} must divide input channels {cin} and output channels {sizes.value(cout)}"
-            )
+        w = _convolution(c, dims)
+        shape, spatial, cin, cout, groups = w.shape, w.spatial, w.cin, w.cout, w.groups
+        kernel, stride, dilation = w.kernel, w.stride, w.dilation
         pad = _padding(c, dims)
         out = _windows(c, spatial, kernel, stride, pad, dilation, False)
         per_output = (cin // groups) * math.prod(kernel)
@@ -198,25 +217,15 @@ def conv_transpose(dims: int) -> Rule:
     """Transposed convolution: each input position scatters a kernel-sized patch."""
 
     def rule(c: Call) -> Result:
-        shape, spatial = _spatial(c, dims)
-        cin = sizes.value(shape[1])
-        cout = c.dim("channels")
-        groups = c.size("groups")
-        kernel = c.tuple("kernel", dims)
-        stride = c.tuple("stride", dims, 1)
-        dilation = c.tuple("dilation", dims, 1)
+        w = _convolution(c, dims)
+        shape, spatial, cin, cout, groups = w.shape, w.spatial, w.cin, w.cout, w.groups
+        kernel, stride, dilation = w.kernel, w.stride, w.dilation
         extra = c.tuple("output_padding", dims, 0)
-        if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
-            c.fail("needs kernel, stride and dilation of at least 1")
         if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation, strict=True)):
             c.fail("needs output_padding smaller than either stride or dilation")
         if c.attr("padding") in ("same", "valid"):
             c.fail("takes integer padding")
         pad = c.tuple("padding", dims, 0)
-        if cin % groups or sizes.value(cout) % groups:
-            c.fail(
-                f"groups {groups} must divide input channels {cin} and output channels {sizes.value(cout)}"
-            )
         out: list[Size] = []
         for i in range(dims):
             length = sizes.add(
