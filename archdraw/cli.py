@@ -149,7 +149,7 @@ def cli() -> None:
     "--unroll",
     type=click.IntRange(min=0, max=MAX_STEPS),
     metavar="T",
-    help="Draw T time steps side by side instead of delayed loops (0: rolled, whatever the spec says).",
+    help="Draw T time steps one after another instead of delayed loops (0: rolled, whatever the spec says).",
 )
 @click.option(
     "--max-nodes",

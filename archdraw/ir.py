@@ -379,7 +379,7 @@ class Graph:
     expanded: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
     totals: Totals | None = None
-    steps: int = 0  # time steps drawn side by side by an unrolled view (0: rolled)
+    steps: int = 0  # time steps drawn by an unrolled view (0: rolled)
 
     def node(self, node_id: str) -> Node:
         """The node called ``node_id``; KeyError if there is none."""

@@ -208,7 +208,7 @@ _VIEW_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
         "depth": Key(Value.COUNT, "draw blocks from this depth down as single nodes"),
         "expand": Key(Value.NAMES, "blocks (ids or block names) never folded or collapsed"),
         "expand_repeats": Key(Value.BOOL, "draw every repetition instead of folding to ×N"),
-        "unroll": Key(Value.STEPS, f"draw this many time steps side by side (0 to {MAX_STEPS})"),
+        "unroll": Key(Value.STEPS, f"draw this many time steps one after another (0 to {MAX_STEPS})"),
         "max_nodes": Key(Value.COUNT, "fold deeper blocks when a view has more nodes than this"),
     }
 )

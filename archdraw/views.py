@@ -369,7 +369,7 @@ def apply_view(graph: Graph, view: View = View()) -> tuple[Graph, tuple[str, ...
 
 
 def unroll(graph: Graph, steps: int) -> Graph:
-    """Draw ``steps`` time steps side by side; delayed edges run from step t − k to step t.
+    """Draw ``steps`` time steps one after another; delayed edges run from step t − k to step t.
 
     Every node is copied into each step (``h@2`` is ``h`` at step 2), inside a cluster per
     step. A state input keeps its place at each step, fed by the step its value comes from;
