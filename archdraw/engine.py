@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -80,22 +81,29 @@ def run_engine(
             + ("; install Graphviz for pdf" if fmt == "pdf" else "")
         )
     try:
-        proc = subprocess.run(
+        # Its own session, so a timeout or an interrupt ends the engine and anything it started.
+        proc = subprocess.Popen(
             [engine.executable, f"-T{fmt}"],
-            input=dot_source.encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=os.name == "posix",
         )
+    except OSError as exc:
+        raise EngineNotFoundError(f"cannot run {engine.executable}: {exc.strerror}") from None
+    try:
+        out, err = proc.communicate(dot_source.encode("utf-8"), timeout=timeout)
     except subprocess.TimeoutExpired:
+        _kill(proc)
         raise RenderError(
             f"layout took longer than {timeout:g} s{f' for {what}' if what else ''}; "
             "draw fewer nodes (fold repeats) or raise the timeout"
         ) from None
-    except OSError as exc:
-        raise EngineNotFoundError(f"cannot run {engine.executable}: {exc.strerror}") from None
-    stderr = proc.stderr.decode("utf-8", errors="replace")
-    if proc.returncode != 0 or not proc.stdout:
+    except BaseException:
+        _kill(proc)
+        raise
+    stderr = err.decode("utf-8", errors="replace")
+    if proc.returncode != 0 or not out:
         if "syntax error" in stderr:
             raise RenderError(
                 f"archdraw produced DOT that {engine.kind} rejects{f' for {what}' if what else ''}: "
@@ -105,7 +113,19 @@ def run_engine(
         raise RenderError(
             f"{engine.kind} failed (exit {proc.returncode}){f' for {what}' if what else ''}", stderr
         )
-    return proc.stdout
+    return out
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """End the engine's whole process group (it may have started others) and reap it."""
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - no process groups
+            proc.kill()
+    except OSError:
+        pass  # already gone
+    proc.communicate()
 
 
 def engine_version(engine: Engine) -> str:

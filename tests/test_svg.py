@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -115,3 +117,25 @@ def test_engine_timeout(tmp_path: Path) -> None:
 
     with pytest.raises(RenderError, match=r"longer than 0\.2 s"):
         run_engine("digraph {}", "svg", Engine("dot", str(slow)), timeout=0.2)
+
+
+def test_engine_timeout_ends_what_the_engine_started(tmp_path: Path) -> None:
+    # A wrapper that starts the real work in a child: the timeout must end the child too.
+    pidfile = tmp_path / "child.pid"
+    wrapper = tmp_path / "wrapper-dot"
+    wrapper.write_text(f"#!/bin/sh\nsleep 30 &\necho $! > {pidfile}\nwait\n")
+    wrapper.chmod(0o755)
+    from archdraw.engine import Engine
+
+    with pytest.raises(RenderError, match="longer than"):
+        run_engine("digraph {}", "svg", Engine("dot", str(wrapper)), timeout=0.5)
+    child = int(pidfile.read_text())
+    for _ in range(50):  # reaped by init shortly after it is killed
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        state = Path(f"/proc/{child}/stat")
+        assert state.exists() and state.read_text().split()[2] == "Z", "the engine's child still runs"
