@@ -113,22 +113,9 @@ def _boundary_shapes(
 
     ``touching`` holds (at least) the edges with an end in ``members``, in graph order.
     """
-    into = [
-        shapes[e.src]
-        for e in touching
-        if e.dst in members
-        and e.src not in members
-        and e.kind in (EdgeKind.DATA, EdgeKind.SKIP)
-        and not e.delay
-    ]
-    out = [
-        shapes[e.src]
-        for e in touching
-        if e.src in members
-        and e.dst not in members
-        and e.kind in (EdgeKind.DATA, EdgeKind.SKIP)
-        and not e.delay
-    ]
+    flowing = [e for e in touching if e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not e.delay]
+    into = [shapes[e.src] for e in flowing if e.dst in members and e.src not in members]
+    out = [shapes[e.src] for e in flowing if e.src in members and e.dst not in members]
     first_in = next((s for s in into if s is not None), None)
     last_out = next((s for s in reversed(out) if s is not None), None)
     return (
