@@ -48,6 +48,8 @@ def watch(
 ) -> None:
     """Call ``on_change`` now, and again after every change of ``path``, polled every ``interval`` s.
 
+    A change counts once it has held for one interval, so a file caught half-written is not read.
+
     Returns when ``stop`` is set, or after ``max_cycles`` polls (for tests); otherwise it runs
     until interrupted (KeyboardInterrupt goes to the caller). While the file is missing (an
     editor replacing it, or deleted), ``on_missing`` is called once and nothing is run; it
@@ -56,11 +58,16 @@ def watch(
     stop = stop if stop is not None else threading.Event()
     last = signature(path)
     on_change()
+    seen = last  # what the previous poll saw
     cycles = 0
     while not stop.wait(interval):
         cycles += 1
         current = signature(path)
-        if current != last:
+        # Act on a change once it has held for a whole interval: a write in progress (the file
+        # truncated, then filled) is seen as more than one change, and only its end is read.
+        settled = current == seen
+        seen = current
+        if settled and current != last:
             last = current
             if current is None:
                 if on_missing is not None:
