@@ -9,7 +9,7 @@ readings that surprise people (``010`` as octal 8, ``1:30`` as 90, unquoted date
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +30,47 @@ ScalarValue = str | int | float | bool | None
 _TAG = "tag:yaml.org,2002:"
 _DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
 _PLAIN_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*)?\.?[0-9_]*(?:[eE][-+]?[0-9]+)?\Z")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u[dD][89a-fA-F][0-9a-fA-F]{2}|U0000[dD][89a-fA-F][0-9a-fA-F]{2})")
 _SAFE_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map"))
 
-try:  # the C parser is much faster; both give the same events and marks
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader, with archdraw's nesting bound in its scanner.
+
+    In flow context (``[[[…``) a scanner reads ahead to the end of the collection before the
+    parser emits a single event, so a bound checked on events alone comes too late: the YAML
+    library's own limit (libyaml's 1000 levels, since PyYAML 6.0.4) would be met first, or none
+    at all. This scanner stops at archdraw's bound, at the bracket that crosses it: the block
+    collections the builder has open, plus the flow collections open here.
+    """
+
+    def __init__(self, text: str, open_blocks: Callable[[], int]) -> None:
+        super().__init__(text)
+        self.open_blocks = open_blocks
+        self.flow_base = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level == 0:
+            # Nothing inside a flow collection has been emitted yet: all the builder holds open
+            # is block collections.
+            self.flow_base = self.open_blocks()
+        if self.flow_base + self.flow_level >= MAX_DEPTH:
+            raise _DepthError(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+
+class _DepthError(Exception):
+    """Raised by the bounded scanner where a flow collection crosses MAX_DEPTH."""
+
+    def __init__(self, mark: Any) -> None:
+        super().__init__(mark)
+        self.mark = mark
+
+
+# The C parser is much faster; both give the same events and marks. Its errors, whatever the
+# libyaml it was built with, are checked again with the bounded loader (see parse).
+_Loader: Any = getattr(yaml, "CSafeLoader", None) or _BoundedLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +169,26 @@ def _span(path: str, mark: Any) -> Span:
     return Span(path, mark.line + 1, mark.column + 1)
 
 
+def _too_deep(path: str, mark: Any) -> SpecError:
+    return SpecError([Diagnostic(_span(path, mark), f"the spec nests deeper than {MAX_DEPTH} levels")])
+
+
 class _Builder:
     """Builds located values from events, with a stack instead of recursion."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         self.path = path
+        self.text = text
         self.resolver = yaml.resolver.Resolver()
         self.anchors: dict[str, tuple[YValue, int]] = {}
         self.open_anchors: set[str] = set()
         self.count = 0
+        # Each frame: [kind, start event, items, pending key, anchor, size, keys seen (line)]
+        self.stack: list[list[Any]] = []
+
+    def depth(self) -> int:
+        """How many collections are open."""
+        return len(self.stack)
 
     def fail(self, message: str, mark: Any) -> SpecError:
         return SpecError([Diagnostic(_span(self.path, mark), message)])
@@ -150,6 +196,8 @@ class _Builder:
     def scalar(self, event: yaml.ScalarEvent) -> YScalar:
         span = _span(self.path, event.start_mark)
         text = event.value
+        if _SURROGATE.search(text):
+            raise self.lone_surrogate(event)
         quoted = event.style in ("'", '"', "|", ">")
         if event.tag and event.tag not in ("!", *_SAFE_TAGS):
             raise self.fail(
@@ -183,6 +231,17 @@ class _Builder:
             raise self.fail(f"YAML reads {text!r} as a date; quote it if it is text", event.start_mark)
         raise self.fail(f"unsupported YAML value {text!r} ({tag})", event.start_mark)
 
+    def lone_surrogate(self, event: yaml.ScalarEvent) -> SpecError:
+        """The error libyaml gives for an escaped half of a UTF-16 pair; the pure parser has none."""
+        start: Any = event.start_mark
+        end: Any = event.end_mark
+        escape = _SURROGATE_ESCAPE.search(self.text, start.index, end.index)
+        at = escape.start() + 2 if escape else start.index  # at the hex digits, as libyaml points
+        before = self.text[:at]
+        span = Span(self.path, before.count("\n") + 1, at - (before.rfind("\n") + 1) + 1)
+        problem = "while parsing a quoted scalar: found invalid Unicode character escape code"
+        return SpecError([Diagnostic(span, f"YAML syntax error: {problem}{_hint(problem, '', None)}")])
+
     def integer(self, text: str, event: yaml.ScalarEvent) -> int:
         if ":" in text:
             raise self.fail(
@@ -211,8 +270,7 @@ class _Builder:
         return float(text.replace("_", ""))
 
     def build(self, events: Iterator[yaml.Event]) -> YValue | None:
-        # Each frame: [kind, start event, items, pending key, anchor, size, keys seen (line)]
-        stack: list[list[Any]] = []
+        stack = self.stack
         root: YValue | None = None
         documents = 0
         for event in events:
@@ -232,7 +290,7 @@ class _Builder:
                         f"unsupported YAML tag {event.tag!r}: a spec holds plain values", event.start_mark
                     )
                 if len(stack) >= MAX_DEPTH:
-                    raise self.fail(f"the spec nests deeper than {MAX_DEPTH} levels", event.start_mark)
+                    raise _too_deep(self.path, event.start_mark)
                 if event.anchor:
                     self.open_anchors.add(event.anchor)
                 kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
@@ -294,12 +352,50 @@ class _Builder:
         return root
 
 
+def _read(text: str, path: str, loader_class: Any) -> YValue | None:
+    builder = _Builder(path, text)
+    if loader_class is _BoundedLoader:
+        loader = _BoundedLoader(text, builder.depth)
+    else:
+        loader = loader_class(text)
+
+    def events() -> Iterator[yaml.Event]:
+        try:
+            while loader.check_event():
+                yield loader.get_event()  # type: ignore[no-untyped-call]
+        finally:
+            loader.dispose()
+
+    return builder.build(events())
+
+
 def parse(text: str, path: str) -> YValue:
     """Parse spec text into located values; every problem becomes a located :class:`SpecError`."""
-    builder = _Builder(path)
     try:
-        root = builder.build(yaml.parse(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as exc:
+        root = _read(text, path, _Loader)
+    except _DepthError as exc:
+        raise _too_deep(path, exc.mark) from None
+    except yaml.YAMLError as exc:
+        if _Loader is not _BoundedLoader:
+            # The C parser stopped: a syntax error, or a limit of the libyaml it was built with.
+            # The bounded loader reads the text again, so that archdraw's own bound, not the
+            # library's, decides where a deep spec is refused. Anything else, the first parser's
+            # message stands. Only a failing spec pays for the second read.
+            try:
+                _read(text, path, _BoundedLoader)
+            except _DepthError as deep:
+                raise _too_deep(path, deep.mark) from None
+            except (yaml.YAMLError, SpecError):
+                pass
+        raise _yaml_error(exc, text, path) from None
+    if root is None or (isinstance(root, YScalar) and root.value is None):
+        raise SpecError([Diagnostic(Span(path, 1, 1), "the spec is empty")])
+    return root
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> SpecError:
+    """A located message for an error of the YAML library."""
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and (
             mark is None or mark.line >= text.count("\n") + (not text.endswith("\n"))
@@ -311,15 +407,11 @@ def parse(text: str, path: str) -> YValue:
             problem = f"{exc.context}: {problem}"
         problem += _hint(problem, text, mark)
         span = _span(path, mark) if mark is not None else Span(path, 1, 1)
-        raise SpecError([Diagnostic(span, f"YAML syntax error: {problem}")]) from None
-    except yaml.reader.ReaderError as exc:
+        return SpecError([Diagnostic(span, f"YAML syntax error: {problem}")])
+    if isinstance(exc, yaml.reader.ReaderError):
         before = text[: exc.position]
         span = Span(path, before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
         what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
         message = f"character {what} is not allowed in a spec (escape it in a double-quoted string)"
-        raise SpecError([Diagnostic(span, message)]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([Diagnostic(Span(path, 1, 1), f"YAML error: {exc}")]) from None
-    if root is None or (isinstance(root, YScalar) and root.value is None):
-        raise SpecError([Diagnostic(Span(path, 1, 1), "the spec is empty")])
-    return root
+        return SpecError([Diagnostic(span, message)])
+    return SpecError([Diagnostic(Span(path, 1, 1), f"YAML error: {exc}")])

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import archdraw
-from archdraw import expr, sizes
+from archdraw import expr, sizes, source
 from archdraw.cli import EXIT_RENDER, EXIT_SPEC, main
 from archdraw.dot import MAX_LABEL, to_dot
 from archdraw.engine import find_engine, run_engine
@@ -288,6 +288,35 @@ def test_suggestions_are_bounded() -> None:
         archdraw.analyze(archdraw.loads(SCALE["unknown_references"]))
     hinted = [d for d in info.value.errors if "did you mean" in d.message]
     assert len(hinted) == 50 and len(info.value.errors) == 4000
+
+
+def read_answer(path: Path) -> str:
+    """What reading a case gives: the program, or the first error as path:line:col: message.
+
+    The words of a YAML syntax error are the parser's own (libyaml's and PyYAML's differ a
+    little), so of those only the place and the kind are compared.
+    """
+    try:
+        return repr(archdraw.read(path))
+    except SpecError as exc:
+        first = exc.errors[0]
+        if first.message.startswith("YAML syntax error"):
+            return f"{first.span}: YAML syntax error"
+        return str(first)
+
+
+def test_the_yaml_library_build_does_not_change_an_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case reads the same with PyYAML's libyaml parser and with its pure-Python one.
+
+    The catalogue's expectations are archdraw's, so they must not move with the YAML library's
+    build or version (libyaml's own limits changed in PyYAML 6.0.4).
+    """
+    if source._Loader is source._BoundedLoader:
+        pytest.skip("this PyYAML has no libyaml")
+    installed = {path.name: read_answer(path) for path in CASES}
+    monkeypatch.setattr(source, "_Loader", source._BoundedLoader)
+    pure = {path.name: read_answer(path) for path in CASES}
+    assert pure == installed
 
 
 # -- limits: each refused with a message that says the limit ----------------------------------------

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import yaml
 
 import archdraw
+from archdraw import source
 from archdraw.errors import SpecError
 from archdraw.ir import EdgeKind, Role, Span
 from archdraw.source import MAX_DEPTH, YMap, YScalar, YSeq, decode, parse
@@ -112,6 +116,48 @@ def test_depth_and_alias_bombs_are_bounded() -> None:
         bomb.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
     with pytest.raises(SpecError, match="expands to more than"):
         parse("\n".join(bomb), "t.yaml")
+
+
+class _ShallowLibrary(yaml.SafeLoader):
+    """A YAML library with a flow-nesting limit of its own, met while reading ahead.
+
+    libyaml has one since PyYAML 6.0.4 (1000 levels); this one's is nearer archdraw's.
+    """
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_DEPTH + 10:
+            raise yaml.scanner.ScannerError(None, None, "exceeded maximum nesting depth", self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+
+@pytest.mark.parametrize(
+    "library", [None, source._BoundedLoader, _ShallowLibrary], ids=["installed", "pure", "own-limit"]
+)
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_the_nesting_bound_is_archdraws_whatever_the_library(
+    library: Any, opening: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bound is met at the bracket that crosses it, with archdraw's message.
+
+    So whether the YAML library has a limit of its own or none, and whether it reads ahead or not.
+    The document's mapping is the first level, so the 64th bracket is the 65th level.
+    """
+    if library is not None:
+        monkeypatch.setattr(source, "_Loader", library)
+    deep = "archdraw: 1\nname: deep\nx: " + opening * (MAX_DEPTH * 20)
+    with pytest.raises(SpecError) as info:
+        parse(deep, "t.yaml")
+    (d,) = info.value.errors
+    assert d.message == f"the spec nests deeper than {MAX_DEPTH} levels"
+    assert (d.span.line, d.span.column) == (3, 4 + (MAX_DEPTH - 1) * len(opening))
+
+
+def test_a_syntax_error_reads_the_same_after_the_second_read() -> None:
+    """A failing spec is read twice (the second time with archdraw's bounds); one message."""
+    with pytest.raises(SpecError) as info:
+        parse("archdraw: 1\nname: [a, b\nlayers: x\n", "t.yaml")
+    (d,) = info.value.errors
+    assert d.message.startswith("YAML syntax error:") and d.span.line == 3
 
 
 def test_text_decoding() -> None:
