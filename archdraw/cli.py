@@ -253,7 +253,13 @@ def _render_once(
     """Render SPEC once (see :func:`render`); errors are printed and raised as :class:`_Exit`."""
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output is not None and str(output) != "-" else ""
-        fmt = suffix if suffix in OUTPUT_FORMATS else "svg"
+        if suffix and suffix not in OUTPUT_FORMATS:
+            _fail(
+                f"cannot tell the format of {output.as_posix() if output else ''}: archdraw writes "
+                f"{', '.join(OUTPUT_FORMATS)}; name the output with one of those suffixes or give -f",
+                EXIT_USAGE,
+            )
+        fmt = suffix or "svg"
     graph, diagnostics = _analyze(spec)
     _report(diagnostics, {})
     if graph is None:
@@ -265,7 +271,7 @@ def _render_once(
         view = replace(
             view,
             depth=depth if depth is not None else view.depth,
-            expand=(*view.expand, *expand),
+            expand=expand or view.expand,
             expand_repeats=expand_repeats or view.expand_repeats,
             unroll=unroll if unroll is not None else view.unroll,
             max_nodes=max_nodes if max_nodes is not None else view.max_nodes,

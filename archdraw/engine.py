@@ -21,7 +21,7 @@ DEFAULT_TIMEOUT: Final = 60.0
 _BUNDLED = "graphviz-pure"
 _INSTALL_HINT = (
     "install Graphviz (e.g. 'apt-get install graphviz' or 'brew install graphviz'), "
-    "or the bundled engine with 'pip install \"archdraw[bundled]\"'"
+    "or the bundled engine with 'pip install \"archdraw-nn[bundled]\"'"
 )
 
 
@@ -62,7 +62,7 @@ def find_engine(kind: str = "auto") -> Engine:
     if kind == "bundled":
         raise EngineNotFoundError(
             "the bundled engine (graphviz-pure) is not installed; "
-            "install it with 'pip install \"archdraw[bundled]\"'"
+            "install it with 'pip install \"archdraw-nn[bundled]\"'"
         )
     raise EngineNotFoundError(f"no Graphviz layout engine found; {_INSTALL_HINT}")
 

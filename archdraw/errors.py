@@ -29,12 +29,23 @@ class SpecError(ArchdrawError, ValueError):
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics))
+        #: the text of the specs the diagnostics point into, by path, where the raiser had it:
+        #: the source line and a caret are shown under each message
+        self.sources: dict[str, str] = {}
         super().__init__("\n".join(str(d) for d in self.errors))
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
         """The diagnostics of error severity."""
         return tuple(d for d in self.diagnostics if d.is_error)
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show for this error instead of a traceback.
+
+        The located messages, as ``archdraw validate`` prints them: archdraw's own call stack
+        says nothing about what is wrong in the spec.
+        """
+        return [format_diagnostic(d, self.sources.get(d.span.path)) for d in self.diagnostics]
 
 
 class RenderError(ArchdrawError, RuntimeError):
@@ -53,10 +64,19 @@ class EngineNotFoundError(RenderError):
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A `` (did you mean 'x'?)`` suffix naming the closest choice, or "" when none is close.
 
+    A choice that differs only in case always wins, however short the word:
+
     >>> did_you_mean("fc2", ["fc1", "conv1"])
     " (did you mean 'fc1'?)"
+    >>> did_you_mean("ReLU", ["relu", "selu", "tanh"])
+    " (did you mean 'relu'?)"
     """
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    options = sorted(set(choices))
+    folded = word.casefold()
+    same = [c for c in options if c.casefold() == folded and c != word]
+    if same:
+        return f" (did you mean '{same[0]}'?)"
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from . import sizes
-from .ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Size, Sym
+from .ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Severity, Size, Sym
 from .ops.reference import AnyArray, run
 from .ops.rules import show
 from .passes.structure import CARRIES, incoming, topological_order
@@ -26,13 +26,18 @@ def _values(shape: tuple[Size, ...]) -> tuple[int, ...]:
 
 
 def _budget(graph: Graph) -> Diagnostic | None:
-    """A refusal when running the graph would take too long or too much memory."""
+    """A warning when running the graph would take too long or too much memory.
+
+    Such a spec is not wrong, only too large to run here: a warning (which ``--strict`` makes a
+    failure), not an error.
+    """
     macs = sum(n.macs or 0 for n in graph.nodes)
     if macs > MAX_MACS:
         return Diagnostic(
             graph.span,
             f"not executed: the graph needs {macs:.3g} multiply-accumulates, more than the "
             f"{MAX_MACS:.0e} 'validate --execute' runs; use smaller example sizes for the dims",
+            Severity.WARNING,
         )
     largest = max(graph.nodes, key=lambda n: math.prod(_values(n.shape or ())), default=None)
     if largest is not None and largest.shape is not None:
@@ -42,6 +47,7 @@ def _budget(graph: Graph) -> Diagnostic | None:
                 largest.span,
                 f"not executed: '{largest.id}' outputs {values:.3g} values {show(largest.shape)}, more "
                 f"than the {MAX_ACTIVATION:.0e} 'validate --execute' holds; use smaller example sizes",
+                Severity.WARNING,
             )
     return None
 
@@ -65,7 +71,7 @@ def execute(graph: Graph, seed: int = 0) -> list[Diagnostic]:
     undirected edges without a delay; a delayed input is fed zeros of the fed-back shape (step
     one) and state inputs start at zero. A node whose array differs from its inferred shape, or
     whose op fails, gets a diagnostic at its span, and the nodes after it are not run. A graph
-    beyond :data:`MAX_MACS` or :data:`MAX_ACTIVATION` is refused with one diagnostic.
+    beyond :data:`MAX_MACS` or :data:`MAX_ACTIVATION` is not run: one warning says so.
     """
     unshaped = [n for n in graph.nodes if n.shape is None]
     if unshaped:

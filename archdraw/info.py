@@ -49,8 +49,28 @@ def _role(roles: tuple[Role, ...]) -> str | None:
     return None
 
 
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+def _totals(graph: Graph, report: dict[str, Any]) -> str:
+    """``parameters: 25,557,032 (all trainable) · MACs: 4,089,184,256 at N=1``."""
+    params = report["params"]
+    fixed = sum(n.params or 0 for n in graph.nodes if not n.trainable)
+    if params is None:
+        kinds = ""
+    elif fixed:
+        kinds = f" ({params - fixed:,} trainable, {fixed:,} fixed)"
+    else:
+        kinds = " (all trainable)" if params else ""
+    dims = ", ".join(f"{d.name}={d.size}" for d in graph.dims)
+    return f"parameters: {_count(params)}{kinds} · MACs: {_count(report['macs'])}" + (
+        f" at {dims}" if dims else ""
+    )
+
+
 def to_text(graph: Graph) -> str:
-    """A short human-readable summary: layers, edge kinds, roles."""
+    """A short human-readable summary: totals, layers, edge kinds, roles."""
     lines = [f"{graph.name}  ({graph.path})"]
     if graph.reference is not None:
         lines.append(
@@ -61,15 +81,21 @@ def to_text(graph: Graph) -> str:
                 else ""
             )
         )
+    lines.append(_totals(graph, to_info(graph)))
     lines.append(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges, {len(graph.clusters)} clusters")
     counts: dict[str, int] = {}
     for e in graph.edges:
         counts[e.kind.value] = counts.get(e.kind.value, 0) + 1
     lines.append("edges: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     width = max((len(n.id) for n in graph.nodes), default=2)
-    for n in graph.nodes:
+    shapes = [format_shape(n.shape) if n.shape is not None else "" for n in graph.nodes]
+    shape_width = max((len(s) for s in shapes), default=0)
+    params = [f"{n.params:,}" if n.params else "" for n in graph.nodes]
+    params_width = max((len(p) for p in params), default=0)
+    for n, shape, count in zip(graph.nodes, shapes, params, strict=True):
         role = _role(n.roles)
-        shape = format_shape(n.shape) if n.shape is not None else ""
-        extra = "  ".join(x for x in (shape, role or "", "" if n.trainable else "fixed") if x)
-        lines.append(f"  {n.id:<{width}}  {n.op:<14} {extra}".rstrip())
+        extra = "  ".join(x for x in (role or "", "" if n.trainable else "fixed") if x)
+        lines.append(
+            f"  {n.id:<{width}}  {n.op:<14} {shape:<{shape_width}}  {count:>{params_width}}  {extra}".rstrip()
+        )
     return "\n".join(lines) + "\n"

@@ -213,6 +213,8 @@ class ViewDefaults:
     expand_repeats: bool = False
     unroll: int = 0
     max_nodes: int | None = None
+    #: where each of ``expand``'s names was written, so that an unknown one is located
+    expand_spans: tuple[Span, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -969,8 +969,12 @@ class _Reader:
             view = replace(view, depth=self.attempt(self.integer, dn, "view depth", 1))
         if (en := m.get("expand")) is not None:
             items = en.items if isinstance(en, YSeq) else (en,)
-            names = [self.attempt(self.string, item, "view expand") for item in items]
-            view = replace(view, expand=tuple(n for n in names if n is not None))
+            named = [(self.attempt(self.string, item, "view expand"), item.span) for item in items]
+            view = replace(
+                view,
+                expand=tuple(n for n, _ in named if n is not None),
+                expand_spans=tuple(span for n, span in named if n is not None),
+            )
         if (rn := m.get("expand_repeats")) is not None:
             view = replace(view, expand_repeats=bool(self.attempt(self.boolean, rn, "view expand_repeats")))
         if (un := m.get("unroll")) is not None:

@@ -38,13 +38,14 @@ from typing import Any, Final
 
 from .dot import to_dot
 from .engine import DEFAULT_TIMEOUT, find_engine, run_engine
-from .errors import EngineNotFoundError
+from .errors import ArchdrawError, EngineNotFoundError, SpecError
 from .info import to_info
 from .ir import Diagnostic, Graph
-from .loader import loads, read
+from .loader import loads, read, spec_bytes
 from .output import check_not_input, write_atomic
 from .passes import PIPELINE, Pass
 from .passes import analyze as _analyze_graph
+from .source import decode
 from .views import View, apply_view
 
 __all__ = ["SAVE_FORMATS", "Model", "analyze", "load"]
@@ -85,6 +86,14 @@ class Model:
         count = f"{params:,} parameters" if params is not None else "parameters unknown"
         nodes = len(self.graph.nodes)
         return f"<archdraw.Model {self.name!r}: {nodes} node{'s' if nodes != 1 else ''}, {count}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text form: the repr, and where no diagram can be drawn, why."""
+        printer.text(repr(self))
+        try:
+            find_engine("auto")
+        except EngineNotFoundError as exc:
+            printer.text(f"\n(no diagram: {exc})")
 
     def info(self) -> dict[str, Any]:
         """The ``archdraw info --json`` report (see ``docs/cli.md``)."""
@@ -188,9 +197,20 @@ def load(source: str | os.PathLike[str]) -> Model:
     archdraw.errors.SpecError: no/such/spec.yaml:1:1: error: cannot read spec: No such file or directory
     """
     if isinstance(source, str) and _is_text(source):
-        return Model(_analyze_graph(loads(source)))
+        try:
+            return Model(_analyze_graph(loads(source)))
+        except SpecError as exc:
+            exc.sources.setdefault("<spec>", source)
+            raise
     path = Path(source)
-    return Model(_analyze_graph(read(path)), path)
+    try:
+        return Model(_analyze_graph(read(path)), path)
+    except SpecError as exc:
+        try:
+            exc.sources.setdefault(path.as_posix(), decode(spec_bytes(path), path.as_posix()))
+        except (OSError, ArchdrawError):
+            pass  # unreadable: the messages say so, without source lines
+        raise
 
 
 def analyze(spec: Graph | Model, passes: tuple[Pass, ...] = PIPELINE) -> Graph:

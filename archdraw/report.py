@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 FORMATS = ("text", "json", "github", "sarif")
-INFORMATION_URI = "https://pypi.org/project/archdraw/"
+INFORMATION_URI = "https://pypi.org/project/archdraw-nn/"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 

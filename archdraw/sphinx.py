@@ -125,7 +125,7 @@ class ArchdrawDirective(SphinxDirective):
         return replace(
             view,
             depth=self.options.get("depth", view.depth),
-            expand=(*view.expand, *self.options.get("expand", ())),
+            expand=tuple(self.options.get("expand", ())) or view.expand,
             expand_repeats="expand-repeats" in self.options or view.expand_repeats,
             unroll=self.options.get("unroll", view.unroll),
             max_nodes=self.options.get("max-nodes", view.max_nodes),

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .errors import ArchdrawError
+from .errors import ArchdrawError, did_you_mean
 from .ir import Attr, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Size, ViewDefaults, format_shape
 from .loader import MAX_STEPS
 
@@ -88,6 +88,15 @@ def _expanded(graph: Graph, names: tuple[str, ...]) -> set[str]:
     for cid in chosen:
         opened.update(_ancestors(cid, by_id))
     return opened
+
+
+def _check_names(graph: Graph, names: tuple[str, ...]) -> None:
+    """A name to expand that opens nothing is a mistake: say so, with the nearest name."""
+    known = {c.id for c in graph.clusters} | {c.block for c in graph.clusters if c.block}
+    for name in names:
+        if name not in known:
+            hint = did_you_mean(name, known) or (" (this spec has no blocks)" if not known else "")
+            raise ViewError(f"cannot expand {name!r}: no block or block call has that name{hint}")
 
 
 def _remap_edges(edges: Iterable[Edge], target: dict[str, str], keep_loops: bool) -> tuple[Edge, ...]:
@@ -329,6 +338,7 @@ def apply_view(graph: Graph, view: View = View()) -> tuple[Graph, tuple[str, ...
     """The graph as ``view`` shows it, and notes on what was folded to stay within budget."""
     if not graph.expanded:
         raise ValueError("a view needs an analysed graph: run archdraw.analyze() first")
+    _check_names(graph, view.expand)
     keep_open = _expanded(graph, view.expand)
     notes: list[str] = []
 

@@ -126,7 +126,7 @@ def test_render_dot_and_json_need_no_engine(
     # SVG needs an engine: one clear message naming both ways to get one.
     result = run(capsys, "render", str(ROOT / "specs" / "lstm.yaml"), "-o", str(tmp_path / "x.svg"))
     assert result.code == EXIT_RENDER
-    assert "apt-get install graphviz" in result.err and "archdraw[bundled]" in result.err
+    assert "apt-get install graphviz" in result.err and "archdraw-nn[bundled]" in result.err
     assert not (tmp_path / "x.svg").exists()
 
 
@@ -189,3 +189,79 @@ def test_python_dash_m_entry_point(broken: Path) -> None:
     assert proc.returncode == EXIT_SPEC
     assert "unknown layer 'fc2'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# -- small promises: each as the user meets it ------------------------------------------------------
+
+
+def test_an_unknown_output_suffix_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jpg"
+    result = run(capsys, "render", str(ROOT / "specs" / "mlp.yaml"), "-o", str(out))
+    assert result.code == EXIT_USAGE
+    assert "out.jpg" in result.err and "svg, png, pdf, dot, json" in result.err
+    assert not out.exists()
+    # With -f the name is the user's choice; without a suffix the format is svg's default.
+    result = run(capsys, "render", str(ROOT / "specs" / "mlp.yaml"), "-f", "dot", "-o", str(out))
+    assert result.code == 0 and out.read_text().startswith("digraph archdraw {")
+
+
+def _node_ids(dot: str) -> set[str]:
+    """The spec ids of the nodes a DOT text draws (their id= attributes)."""
+    import re
+
+    return set(re.findall(r'\bid="layer-([^"]+)"', dot))
+
+
+def test_expand_on_the_command_line_replaces_the_specs(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/cli.md: command-line view options replace the spec's view: section."""
+    googlenet = str(ROOT / "specs" / "googlenet.yaml")  # view: {expand: [inception3a]}
+    spec_view = _node_ids(run(capsys, "render", googlenet, "-f", "dot", "-o", "-").out)
+    assert "inception3a.cat" in spec_view and "inception4a.cat" not in spec_view
+    asked = _node_ids(run(capsys, "render", googlenet, "--expand", "inception4a", "-f", "dot", "-o", "-").out)
+    assert "inception4a.cat" in asked and "inception3a.cat" not in asked
+
+
+def test_expanding_an_unknown_name_says_what_was_meant(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run(
+        capsys, "render", str(ROOT / "specs" / "googlenet.yaml"), "--expand", "inception4z", "-o", "-"
+    )
+    assert result.code == EXIT_USAGE and not result.out
+    assert "'inception4z'" in result.err and "did you mean 'inception4" in result.err
+    result = run(capsys, "render", str(ROOT / "specs" / "mlp.yaml"), "--expand", "nothere", "-o", "-")
+    assert result.code == EXIT_USAGE and "no blocks" in result.err
+
+
+def test_an_unknown_name_in_the_specs_view_is_located(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    spec = tmp_path / "g.yaml"
+    text = (ROOT / "specs" / "googlenet.yaml").read_text(encoding="utf-8")
+    spec.write_text(text.replace("view: {expand: [inception3a]}", "view: {expand: [inception3z]}"))
+    result = run(capsys, "validate", str(spec))
+    assert result.code == EXIT_SPEC
+    assert (
+        f"{spec.as_posix()}:9:17: error: view expand: no block or block call is named 'inception3z' "
+        "(did you mean 'inception3"
+    ) in result.err
+
+
+def test_validate_execute_passes_the_gallery(capsys: pytest.CaptureFixture[str]) -> None:
+    """A spec too large to run is not wrong: a warning (which --strict makes a failure)."""
+    result = run(capsys, "validate", "--execute", str(ROOT / "specs"))
+    assert result.code == 0, result.err
+    assert "warning: not executed:" in result.err and "no errors" in result.err
+    assert run(capsys, "validate", "--execute", "--strict", str(ROOT / "specs")).code == EXIT_SPEC
+
+
+def test_info_text_gives_the_totals(capsys: pytest.CaptureFixture[str]) -> None:
+    """The totals of the text report are those of the JSON contract, written out."""
+    for name in ("resnet50", "esn"):
+        spec = str(ROOT / "specs" / f"{name}.yaml")
+        report = json.loads(run(capsys, "info", spec, "--json").out)
+        text = run(capsys, "info", spec).out
+        assert f"parameters: {report['params']:,}" in text
+        assert f"MACs: {report['macs']:,} at N=1" in text
+    esn = run(capsys, "info", str(ROOT / "specs" / "esn.yaml")).out
+    assert "(1,002 trainable, 255,500 fixed)" in esn  # readout 500·2 + 2; reservoir 10·500 + 500² ... fixed

@@ -70,3 +70,37 @@ def test_pictures_are_current(
     assert out.read_bytes() == (ROOT / "docs" / "images" / f"{name}.svg").read_bytes(), (
         f"docs/images/{name}.svg is stale; run: {fix}"
     )
+
+
+_ATTRIBUTE_ROW = re.compile(r"^\| `(\w+)` \| ([^|]+) \| [^|]+ \| `([^`]*)` \| (?:yes|no) \|", re.M)
+_OP_ROW = re.compile(r"^\| ((?:`\w+`(?:, )?)+) \| [^|]+ \| [^|]+ \|$", re.M)
+
+
+def test_documented_defaults_are_typeable_and_true() -> None:
+    """Each default in docs/spec.md's attribute tables is written as a user may type it.
+
+    Typed as the attribute's value in a spec, it must be read as the value the op table uses,
+    not refused or read as a string (``1e-05`` is a string in YAML 1.1; ``1.0e-5`` a number).
+    A row for "all above" holds for every op of its section's op table.
+    """
+    from archdraw.ops import OPS
+    from archdraw.source import YMap, YScalar, parse
+
+    checked = 0
+    for section in (ROOT / "docs" / "spec.md").read_text(encoding="utf-8").split("\n### "):
+        section_ops = [op for cell in _OP_ROW.findall(section) for op in re.findall(r"`(\w+)`", cell)]
+        for name, ops_cell, default in _ATTRIBUTE_ROW.findall(section):
+            typed = parse(f"value: {default}\n", "spec.md")
+            assert isinstance(typed, YMap)
+            value = typed.get("value")
+            assert isinstance(value, YScalar), (name, default)
+            ops = section_ops if ops_cell.strip() == "all above" else re.findall(r"`(\w+)`", ops_cell)
+            for op in ops:
+                spec = OPS[op].attrs.get(name) if op in OPS else None
+                if spec is None or spec.default is None or isinstance(spec.default, tuple):
+                    continue
+                assert value.value == spec.default, (
+                    f"{op}.{name}: documented {default!r}, is {spec.default!r}"
+                )
+                checked += 1
+    assert checked > 40

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,38 @@ def test_inline_display_without_an_engine_is_none(monkeypatch: pytest.MonkeyPatc
     assert model._repr_svg_() is None
     with pytest.raises(archdraw.EngineNotFoundError):
         model.to_svg()
+
+
+def _ipython() -> Any:
+    """An IPython shell, as a notebook's kernel runs cells."""
+    pytest.importorskip("IPython", reason="IPython is in the test extra")
+    from IPython.testing.globalipapp import get_ipython
+
+    return get_ipython()  # type: ignore[no-untyped-call]
+
+
+def test_a_spec_error_in_a_notebook_shows_the_located_errors_only() -> None:
+    from IPython.utils.capture import capture_output
+
+    shell = _ipython()
+    with capture_output() as cell:
+        shell.run_cell("import archdraw\narchdraw.load('archdraw: 1\\nname: t\\nlayers: [{op: dence}]\\n')")
+    shown = cell.stdout + cell.stderr
+    assert "<spec>:3:15: error: unknown op 'dence' (did you mean 'dense'?)" in shown
+    assert "  layers: [{op: dence}]\n                ^" in shown  # the source line and a caret
+    assert "Traceback" not in shown and "archdraw/model.py" not in shown and "File " not in shown
+
+
+def test_a_model_without_an_engine_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.utils.capture import capture_output
+
+    def missing(kind: str = "auto") -> Engine:
+        raise archdraw.EngineNotFoundError("no Graphviz layout engine found; install Graphviz")
+
+    shell = _ipython()
+    shell.run_cell("import archdraw")
+    monkeypatch.setattr(archdraw.model, "find_engine", missing)
+    with capture_output() as cell:
+        shell.run_cell(f"archdraw.load({str(LSTM)!r})")
+    assert "<archdraw.Model 'LSTM cell'" in cell.stdout
+    assert "no diagram: no Graphviz layout engine found; install Graphviz" in cell.stdout

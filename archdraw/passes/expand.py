@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .. import expr
-from ..errors import Suggester
+from ..errors import Suggester, did_you_mean
 from ..ir import (
     Attr,
     AttrValue,
@@ -540,11 +540,23 @@ def expand(graph: Graph) -> Graph:
             "(a block calling a block calling …); flatten some of them"
         )
         return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(exc.span, message)))
+    clusters = tuple(expander.clusters)
     return replace(
         graph,
         nodes=tuple(expander.nodes),
         edges=tuple(expander.edges),
-        clusters=tuple(expander.clusters),
+        clusters=clusters,
         expanded=True,
-        diagnostics=(*graph.diagnostics, *expander.diagnostics),
+        diagnostics=(*graph.diagnostics, *expander.diagnostics, *_unknown_expand_names(graph, clusters)),
     )
+
+
+def _unknown_expand_names(graph: Graph, clusters: tuple[Cluster, ...]) -> list[Diagnostic]:
+    """An error for each name in the spec's ``view: expand`` that opens no block."""
+    known = {c.id for c in clusters} | {c.block for c in clusters if c.block}
+    out = []
+    for name, span in zip(graph.view.expand, graph.view.expand_spans, strict=False):
+        if name not in known:
+            hint = did_you_mean(name, known) or (" (this spec has no blocks)" if not known else "")
+            out.append(Diagnostic(span, f"view expand: no block or block call is named {name!r}{hint}"))
+    return out
