@@ -26,7 +26,7 @@ from .dot import to_dot
 from .engine import ENGINES, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info, to_text
-from .ir import Diagnostic, Graph
+from .ir import Diagnostic, Graph, printable
 from .loader import MAX_STEPS, RANKDIRS, read, spec_bytes
 from .output import OutputError, check_not_input, write_atomic
 from .passes import analyze
@@ -34,7 +34,7 @@ from .report import FORMATS as REPORT_FORMATS
 from .report import FileReport, passed, to_github, to_json, to_sarif
 from .source import decode
 from .theme import THEMES
-from .views import DEFAULT_MAX_NODES, View, ViewError, apply_view
+from .views import DEFAULT_MAX_NODES, View, ViewError, apply_view, check_view
 from .watch import INTERVAL as WATCH_INTERVAL
 from .watch import watch as watch_file
 
@@ -75,6 +75,9 @@ def _analyze(path: Path) -> tuple[Graph | None, tuple[Diagnostic, ...]]:
         graph = analyze(read(path))
     except SpecError as exc:
         return None, exc.diagnostics
+    refused = check_view(graph)  # what the spec's own view: asks for must be drawable
+    if refused:
+        return None, tuple(sorted((*graph.diagnostics, *refused)))
     return graph, graph.diagnostics
 
 
@@ -471,7 +474,7 @@ def gallery(
         _fail(str(exc), EXIT_USAGE)
     seconds = time.perf_counter() - start
     for path in report.failed:
-        click.echo(f"archdraw: error: {path} has errors; see its page", err=True)
+        click.echo(f"archdraw: error: {printable(path)} has errors; see its page", err=True)
     click.echo(
         f"{_plural(len(files), 'spec')}: {len(report.built)} rendered, {len(report.cached)} unchanged, "
         f"{len(report.failed)} with errors ({seconds:.2f} s). Open {(site / 'index.html').as_posix()}",

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -29,12 +29,13 @@ from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info
 from .ir import EdgeKind, Graph, format_shape
 from .loader import read, spec_bytes
-from .output import OutputError, write_atomic
+from .output import OutputError
 from .passes import analyze
+from .site import Site, SiteError, open_site
 from .source import decode
-from .views import View, apply_view
+from .views import View, apply_view, check_view
 
-__all__ = ["GalleryError", "GalleryReport", "ModelPage", "build_gallery", "default_templates"]
+__all__ = ["GalleryError", "GalleryReport", "ModelPage", "build_gallery", "default_templates", "visible"]
 
 CACHE_DIR = ".archdraw-cache"
 EXPANDED_LIMIT = 400  # draw "every layer" only for models up to this many nodes
@@ -93,6 +94,24 @@ def default_templates() -> Path:
     return Path(str(resources.files("archdraw.templates")))
 
 
+def visible(text: str) -> str:
+    r"""``text`` with every invisible or text-reordering character shown as ``<U+202E>``.
+
+    A spec's source is shown as written, so a bidi override or a zero-width space in a comment
+    or a quoted string would make the page show other code than the file holds (Trojan Source).
+    Tabs and line breaks stay.
+
+    >>> visible("a\u202eb\u200bc\x1b")
+    'a<U+202E>b<U+200B>c<U+001B>'
+    """
+    return "".join(
+        f"<U+{ord(ch):04X}>"
+        if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+        else ch
+        for ch in text
+    )
+
+
 def _safe_url(url: str) -> str:
     """Only http(s) links reach a page."""
     trimmed = url.strip()
@@ -138,6 +157,9 @@ def render_model(path: str, slug: str, engine_kind: str, timeout: float) -> Mode
         return ModelPage(slug, path, spec.stem, "", "", "", "", "", errors=(str(exc),))
     try:
         graph = analyze(read(spec))
+        refused = check_view(graph)
+        if refused:
+            raise SpecError([*graph.diagnostics, *refused])
     except SpecError as exc:
         errors = tuple(format_diagnostic(d, source) for d in exc.diagnostics)
         return ModelPage(slug, path, spec.stem, "", "", "", "", source, errors=errors)
@@ -221,17 +243,6 @@ def _template_hash(folders: Iterable[Path]) -> str:
     return _hash(*parts)
 
 
-def _write(site: Path, relative: str, data: bytes) -> None:
-    """Write a file under ``site`` atomically, only if its bytes change."""
-    target = (site / relative).resolve()
-    if site.resolve() not in target.parents:
-        raise GalleryError(f"refusing to write {relative} outside {site}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_file() and target.read_bytes() == data:
-        return
-    write_atomic(target, data)
-
-
 def _environment(templates: Path | None) -> Any:
     import jinja2  # here: only the gallery needs it
 
@@ -244,6 +255,7 @@ def _environment(templates: Path | None) -> Any:
         keep_trailing_newline=True,
     )
     env.filters["count"] = lambda n: "—" if n is None else f"{n:,}"
+    env.filters["visible"] = visible
     return env, folders
 
 
@@ -269,18 +281,48 @@ def build_gallery(
         raise GalleryError(f"templates directory {templates} does not exist")
     chosen = find_engine(engine)
     env, folders = _environment(templates)
-    site.mkdir(parents=True, exist_ok=True)
     cwd = Path.cwd()
     paths = [p.relative_to(cwd).as_posix() if cwd in p.parents else p.as_posix() for p in specs]
     slugs = _slugs([Path(p) for p in paths])
     options = _hash(__version__, engine_version(chosen), chosen.kind, _template_hash(folders), str(timeout))
-    cache = site / CACHE_DIR
+    try:
+        with open_site(site) as files:
+            return _build(
+                files, env, folders, paths, slugs, specs, options, chosen.kind, jobs, timeout, progress
+            )
+    except SiteError as exc:
+        raise GalleryError(str(exc)) from None
+
+
+def _build(
+    site: Site,
+    env: Any,
+    folders: list[Path],
+    paths: list[str],
+    slugs: list[str],
+    specs: list[Path],
+    options: str,
+    engine: str,
+    jobs: int | None,
+    timeout: float,
+    progress: Callable[[int], None] | None,
+) -> GalleryReport:
+    # Everything whose name is known before rendering is checked first: a build that would
+    # replace a file archdraw did not write stops before it writes anything.
+    site.check(
+        [
+            "index.html",
+            *(f"assets/{asset}" for asset in ASSETS),
+            *(f"models/{slug}.html" for slug in slugs),
+            *(f"{CACHE_DIR}/{slug}.json" for slug in slugs),
+        ]
+    )
     report = GalleryReport()
     pages: dict[str, ModelPage] = {}
     todo: list[tuple[str, str, str]] = []
     for path, slug, spec in zip(paths, slugs, specs, strict=True):
         key = _hash(options, path, _spec_key(spec))
-        cached = _load_cached(cache, slug, key, site)
+        cached = _load_cached(site, slug, key)
         if cached is not None:
             pages[slug] = cached
             report.cached.append(path)
@@ -295,19 +337,19 @@ def build_gallery(
         pages[page.slug] = page
         _write_model(site, env, page)
         if not page.errors:
-            _store_cached(cache, page.slug, keys[page.slug], page)
+            _store_cached(site, page.slug, keys[page.slug], page)
         if progress:
             progress(1)
 
     if workers == 1:
         for path, slug, _ in todo:
-            finish(render_model(path, slug, chosen.kind, timeout))
+            finish(render_model(path, slug, engine, timeout))
     else:
         # Largest specs first, so no long one starts last and leaves the other workers idle.
         ordered_todo = sorted(todo, key=lambda t: -_size(t[0]))
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [
-                pool.submit(render_model, path, slug, chosen.kind, timeout) for path, slug, _ in ordered_todo
+                pool.submit(render_model, path, slug, engine, timeout) for path, slug, _ in ordered_todo
             ]
             for future in as_completed(futures):
                 finish(future.result())
@@ -318,9 +360,13 @@ def build_gallery(
     for asset in ASSETS:
         for folder in folders:
             if (folder / asset).is_file():
-                _write(site, f"assets/{asset}", (folder / asset).read_bytes())
+                site.write(f"assets/{asset}", (folder / asset).read_bytes())
                 break
-    _remove_stale(site, set(slugs))
+    for page in ordered:  # a cached page's files are this build's too
+        site.written.update(_model_files(page))
+        if not page.errors:
+            site.written.add(f"{CACHE_DIR}/{page.slug}.json")
+    site.finish()
     return report
 
 
@@ -343,16 +389,27 @@ def _page_views(page: ModelPage) -> list[dict[str, str]]:
     ]
 
 
-def _write_model(site: Path, env: Any, page: ModelPage) -> None:
+def _model_files(page: ModelPage) -> list[str]:
+    """The files of a model's page, as named inside the site."""
+    files = [f"models/{page.slug}.html"]
     for view in page.views:
-        _write(site, f"models/{page.slug}/{view.key}.svg", view.svg.encode("utf-8"))
+        files.append(f"models/{page.slug}/{view.key}.svg")
         if view.dark_svg:
-            _write(site, f"models/{page.slug}/{view.key}-dark.svg", view.dark_svg.encode("utf-8"))
+            files.append(f"models/{page.slug}/{view.key}-dark.svg")
+    return files
+
+
+def _write_model(site: Site, env: Any, page: ModelPage) -> None:
+    site.claim(_model_files(page))
+    for view in page.views:
+        site.write(f"models/{page.slug}/{view.key}.svg", view.svg.encode("utf-8"))
+        if view.dark_svg:
+            site.write(f"models/{page.slug}/{view.key}-dark.svg", view.dark_svg.encode("utf-8"))
     text = env.get_template("model.html").render(page=page, views=_page_views(page), version=__version__)
-    _write(site, f"models/{page.slug}.html", text.encode("utf-8"))
+    site.write(f"models/{page.slug}.html", text.encode("utf-8"))
 
 
-def _write_index(site: Path, env: Any, pages: list[ModelPage]) -> None:
+def _write_index(site: Site, env: Any, pages: list[ModelPage]) -> None:
     families: dict[str, list[ModelPage]] = {}
     for page in pages:
         families.setdefault(page.family or ("broken specs" if page.errors else "other"), []).append(page)
@@ -364,7 +421,7 @@ def _write_index(site: Path, env: Any, pages: list[ModelPage]) -> None:
         version=__version__,
         thumb=_thumbnail,
     )
-    _write(site, "index.html", text.encode("utf-8"))
+    site.write("index.html", text.encode("utf-8"))
 
 
 def _thumbnail(page: ModelPage) -> str:
@@ -374,54 +431,38 @@ def _thumbnail(page: ModelPage) -> str:
     return f"models/{page.slug}/{key}.svg" if key else ""
 
 
-def _remove_stale(site: Path, slugs: set[str]) -> None:
-    """Drop pages of specs that are no longer built (only files this module writes)."""
-    models = site / "models"
-    if not models.is_dir():
-        return
-    for entry in sorted(models.iterdir()):
-        name = entry.name[: -len(".html")] if entry.name.endswith(".html") else entry.name
-        if name in slugs:
-            continue
-        if entry.is_dir() and all(f.suffix == ".svg" for f in entry.iterdir()):
-            shutil.rmtree(entry)
-        elif entry.is_file() and entry.suffix == ".html":
-            entry.unlink()
-    cache = site / CACHE_DIR
-    if cache.is_dir():
-        for entry in cache.glob("*.json"):
-            if entry.stem not in slugs:
-                entry.unlink()
-
-
-def _store_cached(cache: Path, slug: str, key: str, page: ModelPage) -> None:
+def _store_cached(site: Site, slug: str, key: str, page: ModelPage) -> None:
     data = asdict(page)
     data["views"] = [{"key": v.key, "title": v.title, "dark": bool(v.dark_svg)} for v in page.views]
-    cache.mkdir(parents=True, exist_ok=True)
     try:
-        write_atomic(cache / f"{slug}.json", json.dumps({"key": key, "page": data}, sort_keys=True).encode())
+        site.write(
+            f"{CACHE_DIR}/{slug}.json", json.dumps({"key": key, "page": data}, sort_keys=True).encode()
+        )
     except OutputError:
         pass  # a cache that cannot be written only costs time
 
 
-def _load_cached(cache: Path, slug: str, key: str, site: Path) -> ModelPage | None:
-    """A model page from the cache, if its key matches and its files are all there."""
+def _load_cached(site: Site, slug: str, key: str) -> ModelPage | None:
+    """A model page from the cache, if its key matches and its files are all there (archdraw's)."""
+    raw = site.read(f"{CACHE_DIR}/{slug}.json")
+    if raw is None:
+        return None
     try:
-        stored = json.loads((cache / f"{slug}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        stored = json.loads(raw.decode("utf-8"))
+    except ValueError:
         return None
     if not isinstance(stored, dict) or stored.get("key") != key:
         return None
     data = stored["page"]
     views = []
     for v in data.pop("views"):
-        svg = site / "models" / slug / f"{v['key']}.svg"
-        dark = site / "models" / slug / f"{v['key']}-dark.svg"
-        if not svg.is_file() or (v["dark"] and not dark.is_file()):
+        if not site.is_file(f"models/{slug}/{v['key']}.svg") or (
+            v["dark"] and not site.is_file(f"models/{slug}/{v['key']}-dark.svg")
+        ):
             return None
         # The files are there and current; the index needs only their names.
         views.append(ViewImage(v["key"], v["title"], "", "dark" if v["dark"] else ""))
-    if not (site / "models" / f"{slug}.html").is_file():
+    if not site.is_file(f"models/{slug}.html"):
         return None
     for name in ("layers", "errors", "warnings", "marks"):
         data[name] = tuple(data[name])

@@ -215,6 +215,8 @@ class ViewDefaults:
     max_nodes: int | None = None
     #: where each of ``expand``'s names was written, so that an unknown one is located
     expand_spans: tuple[Span, ...] = field(default=(), compare=False)
+    #: where the ``view:`` section is, if the spec has one
+    span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

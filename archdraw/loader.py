@@ -964,7 +964,7 @@ class _Reader:
     def view(self, node: YValue) -> ViewDefaults:
         m = self.mapping(node, "view")
         self.check_keys(m, _VIEW_KEYS, "view")
-        view = ViewDefaults()
+        view = ViewDefaults(span=node.span)
         if (dn := m.get("depth")) is not None:
             view = replace(view, depth=self.attempt(self.integer, dn, "view depth", 1))
         if (en := m.get("expand")) is not None:

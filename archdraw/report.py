@@ -1,4 +1,9 @@
-"""Machine-readable reports of diagnostics: JSON, GitHub Actions workflow commands and SARIF 2.1.0."""
+r"""Machine-readable reports of diagnostics: JSON, GitHub Actions workflow commands and SARIF 2.1.0.
+
+Every text a report carries from outside (a message, which may quote a spec; a file name) is
+shown with the characters that would act on a terminal or a log viewer escaped, as ``\x1b``,
+``\u202e``: reports land in CI logs as the text format does.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from urllib.parse import quote
 
 from . import __version__
 from .codes import OTHER, RULES, rule_of
-from .ir import Diagnostic
+from .ir import Diagnostic, printable
 
 __all__ = [
     "FORMATS",
@@ -48,6 +53,11 @@ class FileReport:
         return len(self.diagnostics) - self.errors
 
 
+def _text(text: str) -> str:
+    """``text`` with terminal-acting characters escaped; line breaks stay (each format encodes them)."""
+    return "\n".join("\r".join(printable(part) for part in line.split("\r")) for line in text.split("\n"))
+
+
 def passed(files: Sequence[FileReport], strict: bool = False) -> bool:
     """Whether a run passes: no errors, and with ``strict`` no warnings either."""
     return not any(f.errors or (strict and f.warnings) for f in files)
@@ -65,17 +75,17 @@ def to_json(files: Sequence[FileReport], strict: bool = False) -> str:
     document = {
         "files": [
             {
-                "path": f.path,
+                "path": _text(f.path),
                 "errors": f.errors,
                 "warnings": f.warnings,
                 "diagnostics": [
                     {
-                        "path": d.span.path,
+                        "path": _text(d.span.path),
                         "line": d.span.line,
                         "column": d.span.column,
                         "severity": d.severity.value,
                         "rule": rule_of(d).id,
-                        "message": d.message,
+                        "message": _text(d.message),
                     }
                     for d in f.diagnostics
                 ],
@@ -117,13 +127,13 @@ def to_github(files: Sequence[FileReport]) -> str:
             props = ",".join(
                 f"{key}={_escape_property(value)}"
                 for key, value in (
-                    ("file", d.span.path),
+                    ("file", _text(d.span.path)),
                     ("line", str(d.span.line)),
                     ("col", str(d.span.column)),
                     ("title", "archdraw"),
                 )
             )
-            lines.append(f"::{d.severity.value} {props}::{_escape_data(d.message)}\n")
+            lines.append(f"::{d.severity.value} {props}::{_escape_data(_text(d.message))}\n")
     return "".join(lines)
 
 
@@ -164,7 +174,7 @@ def to_sarif(files: Sequence[FileReport], root: Path | None = None) -> str:
                     "ruleId": rule.id,
                     "ruleIndex": index[rule.id],
                     "level": d.severity.value,
-                    "message": {"text": d.message},
+                    "message": {"text": _text(d.message)},
                     "locations": [
                         {
                             "physicalLocation": {

@@ -21,10 +21,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from .errors import ArchdrawError, did_you_mean
-from .ir import Attr, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Size, ViewDefaults, format_shape
+from .ir import (
+    Attr,
+    Cluster,
+    Diagnostic,
+    Edge,
+    EdgeKind,
+    Graph,
+    Node,
+    OpFamily,
+    Size,
+    ViewDefaults,
+    format_shape,
+)
 from .loader import MAX_STEPS
 
-__all__ = ["DEFAULT_MAX_NODES", "View", "ViewError", "apply_view", "collapse", "fold_repeats", "unroll"]
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "View",
+    "ViewError",
+    "apply_view",
+    "check_view",
+    "collapse",
+    "fold_repeats",
+    "unroll",
+]
 
 DEFAULT_MAX_NODES = 40
 MAX_UNROLLED_NODES = 2_000
@@ -332,6 +353,19 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
         edges=_remap_edges(edges, target, keep_loops=True),
         clusters=tuple(clusters),
     )
+
+
+def check_view(graph: Graph) -> list[Diagnostic]:
+    """An error at the spec's ``view:`` when the view it asks for cannot be drawn.
+
+    ``archdraw validate`` reports it, so that what ``render`` and the gallery would refuse is
+    caught where specs are checked.
+    """
+    try:
+        apply_view(graph, View.of(graph.view))
+    except ViewError as exc:
+        return [Diagnostic(graph.view.span or graph.span, f"view: {exc}")]
+    return []
 
 
 def apply_view(graph: Graph, view: View = View()) -> tuple[Graph, tuple[str, ...]]:

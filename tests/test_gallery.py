@@ -339,3 +339,112 @@ def test_two_builds_into_one_directory(tmp_path: Path) -> None:
     _complete(site)
     index = (site / "index.html").read_text()
     assert all(f'href="models/{p.stem}.html"' in index for p in files(SPECS))
+
+
+# -- the site is shared: only archdraw's own files are written or removed ------------------------------
+
+
+def tree(folder: Path) -> dict[str, bytes | str]:
+    """Every entry under ``folder``: a file's bytes, a link's target, a directory's mark."""
+    out: dict[str, bytes | str] = {}
+    for p in sorted(folder.rglob("*")):
+        key = p.relative_to(folder).as_posix()
+        out[key] = f"-> {os.readlink(p)}" if p.is_symlink() else "dir" if p.is_dir() else p.read_bytes()
+    return out
+
+
+def _docs_tree(site: Path) -> dict[str, bytes | str]:
+    (site / "models" / "notes").mkdir(parents=True)
+    (site / "models" / "x").mkdir()
+    (site / "models" / "about.html").write_text("<p>about these models</p>")
+    (site / "models" / "notes" / "logo.svg").write_text("<svg/>")
+    (site / ".archdraw-cache").mkdir()
+    (site / ".archdraw-cache" / "settings.json").write_text("{}")
+    (site / "README.txt").write_text("the docs")
+    return tree(site)
+
+
+@pytest.mark.exe
+def test_a_build_into_a_docs_tree_removes_only_its_own_files(specs: Path, tmp_path: Path) -> None:
+    require_engine("bundled")
+    site = tmp_path / "docs"
+    theirs = _docs_tree(site)
+    build_gallery(files(specs), site, jobs=1, engine="bundled")
+    after = tree(site)
+    assert {k: after.get(k) for k in theirs} == theirs
+    assert (site / "models" / "esn" / "default.svg").is_file()
+    (specs / "esn.yaml").unlink()  # esn's page is stale now: it goes, the docs' files stay
+    build_gallery(files(specs), site, jobs=1, engine="bundled")
+    after = tree(site)
+    assert {k: after.get(k) for k in theirs} == theirs
+    assert not (site / "models" / "esn.html").exists() and not (site / "models" / "esn").exists()
+    assert (site / "models" / "lstm.html").is_file()
+
+
+@pytest.mark.exe
+def test_a_file_archdraw_did_not_write_is_never_replaced(
+    specs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_engine("bundled")
+    site = tmp_path / "docs"
+    site.mkdir()
+    (site / "index.html").write_text("<h1>our docs</h1>")
+    before = tree(site)
+    with pytest.raises(SystemExit) as exc:
+        main(["gallery", str(specs), "-o", str(site), "--engine", "bundled"])
+    assert exc.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "index.html" in err and "archdraw did not write it" in err and "Traceback" not in err
+    assert tree(site) == before  # refused before anything was written
+
+
+@pytest.mark.exe
+def test_no_link_in_the_site_is_followed(specs: Path, tmp_path: Path) -> None:
+    require_engine("bundled")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.json").write_text('{"mine": true}')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "default.svg").write_text("<svg>theirs</svg>")
+    outside_before, elsewhere_before = tree(outside), tree(elsewhere)
+
+    # A cache directory that is a link out of the site: refused, nothing written through it.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / ".archdraw-cache").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(GalleryError, match="link"):
+        build_gallery(files(specs), site, jobs=1, engine="bundled")
+    assert tree(outside) == outside_before
+
+    # A stale page directory that is a link: not followed, not removed, no crash.
+    site = tmp_path / "site2"
+    (site / "models").mkdir(parents=True)
+    (site / "models" / "gone").symlink_to(elsewhere, target_is_directory=True)
+    build_gallery(files(specs), site, jobs=1, engine="bundled")
+    assert (site / "models" / "gone").is_symlink() and tree(elsewhere) == elsewhere_before
+
+    # A page directory of a spec being built that is a link: refused, nothing written through it.
+    site = tmp_path / "site3"
+    (site / "models").mkdir(parents=True)
+    (site / "models" / "esn").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(GalleryError, match="link"):
+        build_gallery(files(specs), site, jobs=1, engine="bundled")
+    assert tree(elsewhere) == elsewhere_before
+
+
+@pytest.mark.exe
+def test_the_spec_view_shows_invisible_characters(tmp_path: Path) -> None:
+    """A bidi override or zero-width space in a spec's comment or string is shown, not obeyed."""
+    require_engine("bundled")
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    text = (SPECS / "elm.yaml").read_text(encoding="utf-8")
+    trojan = "# access: user \u202e \u2066admin\u2069 \u200b\n" + text
+    (folder / "elm.yaml").write_text(trojan, encoding="utf-8")
+    site = tmp_path / "site"
+    build_gallery(files(folder), site, jobs=1, engine="bundled")
+    page = (site / "models" / "elm.html").read_text(encoding="utf-8")
+    for ch in "\u202e\u2066\u2069\u200b":
+        assert ch not in page
+    assert "# access: user &lt;U+202E&gt; &lt;U+2066&gt;admin&lt;U+2069&gt; &lt;U+200B&gt;" in page

@@ -542,3 +542,86 @@ def test_engine_timeout_suggests_folding(
     assert code == EXIT_RENDER
     assert "longer than 1 s" in err and "fold" in err
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
+
+
+def cli_out(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    code = exc.value.code
+    assert isinstance(code, int)
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_no_report_format_lets_a_terminal_code_through(
+    fmt: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """ESC, BEL and bidi controls from a key and from a file name are shown escaped in every format."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    named = specs / "a\x1b[2J\u202eb.yaml"
+    named.write_bytes((HOSTILE / "controls_in_report_key.yaml").read_bytes())
+    code, out, err = cli_out(capsys, "validate", "-f", fmt, str(specs))
+    assert code == EXIT_SPEC
+    assert unsafe(out, "\n") is None and unsafe(err, "\n") is None
+    shown = out + err
+    assert "\\x1b[2J\\x1b]0;owned\\x07\\u202e" in shown.replace("\\\\", "\\")  # the key, escaped
+    assert "a\\x1b[2J\\u202eb.yaml" in shown.replace("\\\\", "\\") or fmt == "sarif"  # SARIF: a %-encoded URI
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX devices and pipes")
+def test_special_output_files_are_written_into_never_replaced(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """-o /dev/null stays the device; a pipe stays a pipe and receives the output; a link to one too."""
+    before = os.stat("/dev/null")
+    code, _, err = cli_out(capsys, "render", str(ESN), "-f", "dot", "-o", "/dev/null")
+    assert code == 0, err
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev and after.st_ino == before.st_ino
+
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.dot"
+    link.symlink_to(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    code, _, err = cli_out(capsys, "render", str(ESN), "-f", "dot", "-o", str(link))
+    reader.join(10)
+    assert code == 0, err
+    assert received and received[0].startswith(b"digraph archdraw {")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.dot", "pipe"]
+
+
+def test_a_directory_as_output_leaves_it_as_it_was(tmp_path: Path) -> None:
+    from archdraw.output import OutputError, write_atomic
+
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(OutputError, match="it is a directory"):
+        write_atomic(tmp_path, b"x")
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_validate_refuses_the_view_render_would_refuse(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A spec whose own view: cannot be drawn fails validate --strict at its view: line, as render does."""
+    layers = "".join("  - {op: lstm, units: 8}\n" for _ in range(40))
+    spec = tmp_path / "deep.yaml"
+    spec.write_text(
+        "archdraw: 1\nname: t\ndims: {N: 1, T: 4}\ninputs: {x: [N, T, 8]}\nview: {unroll: 64}\n"
+        f"layers:\n{layers}"
+    )
+    expected = (
+        f"{spec.as_posix()}:5:7: error: view: 64 steps of 41 nodes is more than {MAX_UNROLLED_NODES} nodes"
+    )
+    for command in (["validate", "--strict"], ["render", "-f", "dot", "-o", str(tmp_path / "x.dot")]):
+        code, err = cli(capsys, *command, str(spec))
+        assert code == EXIT_SPEC and expected in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.yaml"]
