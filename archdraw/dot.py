@@ -7,6 +7,7 @@ than an escaped label, tooltip, id or class.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -23,17 +24,23 @@ _ACT_SHORT = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "softmax": "softm
 _CLASS_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
+@functools.lru_cache(maxsize=4096)
 def _clean(text: str) -> str:
-    """Drop control and invisible format characters (a BEL in SVG makes it invalid XML)."""
+    """Drop control and invisible format characters (a BEL in SVG makes it invalid XML); cut.
+
+    Only as much of ``text`` is looked at as the cut keeps, and a text met again (one label on
+    thousands of layers, through a YAML alias) is cleaned once.
+    """
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
         if cat == "Cc":
-            out.append(" " if ch in "\t\n\r" else "")
-        elif cat in ("Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
+            if ch in "\t\n\r":
+                out.append(" ")
+        elif cat not in ("Cf", "Cs", "Co", "Cn"):
             out.append(ch)
+        if len(out) > MAX_LABEL:
+            break
     cleaned = "".join(out)
     return cleaned if len(cleaned) <= MAX_LABEL else cleaned[: MAX_LABEL - 1] + "…"
 

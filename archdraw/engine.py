@@ -13,7 +13,7 @@ from typing import Final
 
 from .errors import EngineNotFoundError, RenderError
 
-__all__ = ["ENGINES", "FORMATS", "Engine", "engine_version", "find_engine", "run_engine"]
+__all__ = ["ENGINES", "FORMATS", "Engine", "end_engines", "engine_version", "find_engine", "run_engine"]
 
 ENGINES: Final = ("auto", "dot", "bundled")
 FORMATS: Final = ("svg", "png", "pdf")
@@ -91,6 +91,7 @@ def run_engine(
         )
     except OSError as exc:
         raise EngineNotFoundError(f"cannot run {engine.executable}: {exc.strerror}") from None
+    _RUNNING.add(proc)
     try:
         out, err = proc.communicate(dot_source.encode("utf-8"), timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -102,6 +103,8 @@ def run_engine(
     except BaseException:
         _kill(proc)
         raise
+    finally:
+        _RUNNING.discard(proc)
     stderr = err.decode("utf-8", errors="replace")
     if proc.returncode != 0 or not out:
         if "syntax error" in stderr:
@@ -114,6 +117,22 @@ def run_engine(
             f"{engine.kind} failed (exit {proc.returncode}){f' for {what}' if what else ''}", stderr
         )
     return out
+
+
+# The engines this process is running now, so that a process told to stop can end them first.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def end_engines() -> None:
+    """End every layout engine this process is running (and what each started), at once."""
+    for proc in list(_RUNNING):
+        try:
+            if os.name == "posix":
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:  # pragma: no cover - no process groups
+                proc.kill()
+        except OSError:
+            pass
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

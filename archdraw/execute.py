@@ -7,15 +7,20 @@ import math
 import numpy as np
 
 from . import sizes
-from .ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Severity, Size, Sym
+from .ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Severity, Size, Span, Sym
 from .ops.reference import AnyArray, run
 from .ops.rules import show
 from .passes.structure import CARRIES, incoming, topological_order
 
-__all__ = ["MAX_ACTIVATION", "MAX_MACS", "execute"]
+__all__ = ["MAX_ACTIVATION", "MAX_LIVE", "MAX_MACS", "MAX_STEPS", "MAX_VALUES", "execute"]
 
-MAX_MACS = 2 * 10**10  # multiply-accumulates of the whole graph
-MAX_ACTIVATION = 5 * 10**7  # values in the largest node output
+# What one 'validate --execute' may cost: a spec past any of these is not run (a warning says
+# so). Together they keep a run to seconds and a few hundred MB (benchmarks/worst.py).
+MAX_MACS = 2 * 10**10  # multiply-accumulates of the whole graph (BLAS: a few seconds)
+MAX_ACTIVATION = 2 * 10**7  # values in the largest node output (160 MB)
+MAX_LIVE = 4 * 10**7  # values held at once: the outputs still to be read, and the one computed
+MAX_VALUES = 5 * 10**8  # values computed in all, over every node (element-wise work)
+MAX_STEPS = 200_000  # time steps a recurrent reference loops over, summed over the layers
 
 # What a reference may raise when an op refuses its inputs.
 _FAILURES = (ArithmeticError, LookupError, TypeError, ValueError, MemoryError)
@@ -25,30 +30,72 @@ def _values(shape: tuple[Size, ...]) -> tuple[int, ...]:
     return tuple(sizes.value(s) for s in shape)
 
 
+def _not_run(span: Span, message: str) -> Diagnostic:
+    return Diagnostic(span, f"not executed: {message}", Severity.WARNING)
+
+
 def _budget(graph: Graph) -> Diagnostic | None:
     """A warning when running the graph would take too long or too much memory.
 
     Such a spec is not wrong, only too large to run here: a warning (which ``--strict`` makes a
-    failure), not an error.
+    failure), not an error. Live memory is worked out by walking the order the run takes, as
+    the run frees each output once its last reader has run.
     """
     macs = sum(n.macs or 0 for n in graph.nodes)
     if macs > MAX_MACS:
-        return Diagnostic(
+        return _not_run(
             graph.span,
-            f"not executed: the graph needs {macs:.3g} multiply-accumulates, more than the "
-            f"{MAX_MACS:.0e} 'validate --execute' runs; use smaller example sizes for the dims",
-            Severity.WARNING,
+            f"the graph needs {macs:.3g} multiply-accumulates, more than the {MAX_MACS:.0e} "
+            "'validate --execute' runs; use smaller example sizes for the dims",
         )
-    largest = max(graph.nodes, key=lambda n: math.prod(_values(n.shape or ())), default=None)
-    if largest is not None and largest.shape is not None:
-        values = math.prod(_values(largest.shape))
-        if values > MAX_ACTIVATION:
-            return Diagnostic(
-                largest.span,
-                f"not executed: '{largest.id}' outputs {values:.3g} values {show(largest.shape)}, more "
-                f"than the {MAX_ACTIVATION:.0e} 'validate --execute' holds; use smaller example sizes",
-                Severity.WARNING,
+    sizes_of = {n.id: math.prod(_values(n.shape or ())) for n in graph.nodes}
+    largest = max(graph.nodes, key=lambda n: sizes_of[n.id], default=None)
+    if largest is not None and largest.shape is not None and sizes_of[largest.id] > MAX_ACTIVATION:
+        return _not_run(
+            largest.span,
+            f"'{largest.id}' outputs {sizes_of[largest.id]:.3g} values {show(largest.shape)}, more than "
+            f"the {MAX_ACTIVATION:.0e} 'validate --execute' holds; use smaller example sizes",
+        )
+    total = sum(sizes_of.values())
+    if total > MAX_VALUES:
+        return _not_run(
+            graph.span,
+            f"the graph computes {total:.3g} values in all, more than the {MAX_VALUES:.0e} "
+            "'validate --execute' runs; use smaller example sizes for the dims",
+        )
+    steps = sum(
+        sizes.value(n.shape[1])
+        for n in graph.nodes
+        if n.family is OpFamily.RECURRENT and n.shape and len(n.shape) > 2
+    )
+    if steps > MAX_STEPS:
+        return _not_run(
+            graph.span,
+            f"the recurrent layers run {steps:,} time steps in all, more than the {MAX_STEPS:,} "
+            "'validate --execute' runs; use a smaller example size for the time dim",
+        )
+    into = incoming(graph, CARRIES)
+    readers = {n.id: 0 for n in graph.nodes}
+    for edges in into.values():
+        for e in edges:
+            readers[e.src] += 1
+    live = 0
+    for node_id in topological_order(graph, CARRIES):
+        held = live + sizes_of[node_id]
+        if held > MAX_LIVE:
+            node = graph.node(node_id)
+            return _not_run(
+                node.span,
+                f"computing '{node_id}' holds {held:.3g} values at once (the outputs still to be "
+                f"read, and its own), more than the {MAX_LIVE:.0e} 'validate --execute' holds; "
+                "use smaller example sizes",
             )
+        for e in into[node_id]:
+            readers[e.src] -= 1
+            if not readers[e.src]:
+                live -= sizes_of[e.src]  # freed once its last reader has run
+        if readers[node_id]:
+            live += sizes_of[node_id]  # kept for the nodes still to read it
     return None
 
 

@@ -14,9 +14,10 @@ import hashlib
 import json
 import os
 import re
+import signal
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 
 from . import __version__
 from .dot import to_dot
-from .engine import engine_version, find_engine, run_engine
+from .engine import end_engines, engine_version, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info
 from .ir import EdgeKind, Graph, format_shape
@@ -347,12 +348,17 @@ def _build(
     else:
         # Largest specs first, so no long one starts last and leaves the other workers idle.
         ordered_todo = sorted(todo, key=lambda t: -_size(t[0]))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(render_model, path, slug, engine, timeout) for path, slug, _ in ordered_todo
-            ]
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
+        futures: list[Future[ModelPage]] = []
+        try:
+            for path, slug, _ in ordered_todo:
+                futures.append(pool.submit(render_model, path, slug, engine, timeout))
             for future in as_completed(futures):
                 finish(future.result())
+        except BaseException:
+            _stop(pool)  # Ctrl-C, SIGTERM or an error: no worker goes on rendering
+            raise
+        pool.shutdown()
     for path, slug, _ in todo:
         (report.failed if pages[slug].errors else report.built).append(path)
     ordered = [pages[s] for s in slugs]
@@ -368,6 +374,38 @@ def _build(
             site.written.add(f"{CACHE_DIR}/{page.slug}.json")
     site.finish()
     return report
+
+
+def _worker_signals() -> None:
+    """In a worker: SIGTERM ends the layout engine it runs, then the worker, at once and quietly.
+
+    Ctrl-C reaches the workers too (they are in the terminal's process group); the build itself
+    decides what happens then, so the workers leave it to it.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        end_engines()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the workers now, engines and all: what they were rendering and what waits is dropped.
+
+    The futures are not cancelled one by one: the pool marks them failed when its workers end
+    (cancelling them as well makes Python 3.11's pool thread fail on them).
+    """
+    # The pool's own list of its worker processes (no public one before Python 3.14).
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for process in workers:
+        process.terminate()  # SIGTERM: the worker unwinds and ends its engine
+    for process in workers:
+        process.join(2)
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _size(path: str) -> int:

@@ -6,13 +6,20 @@ from typing import Any
 
 from .ir import Graph, Role, Sym, format_shape
 
-__all__ = ["to_info", "to_text"]
+__all__ = ["MAX_LABEL", "to_info", "to_text"]
+
+MAX_LABEL = 300  # characters of a label in the report (as in the drawing): 50,000 nodes stay small
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
 def to_info(graph: Graph) -> dict[str, Any]:
     """The model as plain data (see ``docs/cli.md``, "archdraw info").
 
-    ``shape``, ``params`` and ``macs`` are null until shape inference knows them.
+    ``shape``, ``params`` and ``macs`` are null until shape inference knows them; a ``label``
+    longer than :data:`MAX_LABEL` characters is cut (ending in "…"), as the drawing cuts it.
     """
     known = [n.params for n in graph.nodes]
     macs = [n.macs for n in graph.nodes]
@@ -26,7 +33,7 @@ def to_info(graph: Graph) -> dict[str, Any]:
             {
                 "id": n.id,
                 "op": n.op,
-                "label": n.label or n.id,
+                "label": _cut(n.label or n.id),
                 "group": n.group or n.cluster or None,
                 "shape": [s.text if isinstance(s, Sym) else s for s in n.shape]
                 if n.shape is not None

@@ -8,6 +8,7 @@ with errors is kept, without its bad parts, so later checks do not report ghosts
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 import stat
@@ -61,6 +62,7 @@ MAX_INT = expr.MAX_VALUE  # the largest integer a spec may write (10^15), as in 
 _URL_UNSAFE = frozenset('"<>\\^`{|}')
 
 
+@functools.lru_cache(maxsize=4096)
 def clean_text(text: str) -> str:
     r"""Free text without the characters that act rather than show.
 

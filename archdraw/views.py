@@ -158,24 +158,26 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
     """Draw every cluster at ``depth`` (top level is 1) as one node, except those kept open."""
     by_id = {c.id: c for c in graph.clusters}
     depths = _depths(graph.clusters)
-    chosen = [
-        c
-        for c in graph.clusters
-        if depths[c.id] >= depth
-        and c.id not in keep_open
-        and not any(a != c.id and depths[a] >= depth and a not in keep_open for a in _ancestors(c.id, by_id))
-    ]
-    if not chosen:
+    # One pass from the outside in (parents have smaller depths): a cluster is drawn as a node
+    # when it is deep enough, not kept open, and no cluster around it is drawn as one already.
+    # ``owner`` is the cluster drawn as a node that a cluster is inside of (or itself), if any.
+    owner: dict[str, str | None] = {}
+    chosen_ids: set[str] = set()
+    for c in sorted(graph.clusters, key=lambda c: depths[c.id]):
+        around = owner.get(c.parent) if c.parent in by_id else None
+        if around is None and depths[c.id] >= depth and c.id not in keep_open:
+            chosen_ids.add(c.id)
+            around = c.id
+        owner[c.id] = around
+    if not chosen_ids:
         return graph
-    chosen_ids = {c.id for c in chosen}
     target: dict[str, str] = {}
     members: dict[str, list[Node]] = {cid: [] for cid in chosen_ids}
     for n in graph.nodes:
-        for cid in _ancestors(n.cluster, by_id):
-            if cid in chosen_ids:
-                target[n.id] = cid
-                members[cid].append(n)
-                break
+        cid = owner.get(n.cluster) if n.cluster else None
+        if cid is not None:
+            target[n.id] = cid
+            members[cid].append(n)
     readers: dict[str, list[str]] = {}
     for e in graph.edges:
         if e.kind is not EdgeKind.RECURRENT:
@@ -191,7 +193,7 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
             continue
         placed.add(cid)
         nodes.append(_block_node(by_id[cid], members[cid], readers))
-    hidden = {c.id for c in graph.clusters if any(a in chosen_ids for a in _ancestors(c.id, by_id))}
+    hidden = {cid for cid, around in owner.items() if around is not None}
     return replace(
         graph,
         nodes=tuple(nodes),
@@ -368,32 +370,53 @@ def check_view(graph: Graph) -> list[Diagnostic]:
     return []
 
 
+# The last view worked out: check_view and the render after it ask for the same one.
+_last: list[tuple[Graph, View, tuple[Graph, tuple[str, ...]]]] = []
+
+
 def apply_view(graph: Graph, view: View = View()) -> tuple[Graph, tuple[str, ...]]:
     """The graph as ``view`` shows it, and notes on what was folded to stay within budget."""
     if not graph.expanded:
         raise ValueError("a view needs an analysed graph: run archdraw.analyze() first")
+    if _last and _last[0][0] is graph and _last[0][1] == view:
+        return _last[0][2]
+    answer = _apply_view(graph, view)
+    _last[:] = [(graph, view, answer)]
+    return answer
+
+
+def _apply_view(graph: Graph, view: View) -> tuple[Graph, tuple[str, ...]]:
     _check_names(graph, view.expand)
     keep_open = _expanded(graph, view.expand)
     notes: list[str] = []
+    tried: dict[int | None, Graph] = {}
 
     def shown(depth: int | None) -> Graph:
-        g = graph if depth is None else collapse(graph, depth, keep_open)
-        return g if view.expand_repeats else fold_repeats(g, keep_open)
+        if depth not in tried:
+            g = graph if depth is None else collapse(graph, depth, keep_open)
+            tried[depth] = g if view.expand_repeats else fold_repeats(g, keep_open)
+        return tried[depth]
 
     result = shown(view.depth)
     budget = view.max_nodes if not view.unroll else max(view.max_nodes // view.unroll, 1)
     if len(result.nodes) > budget:
         deepest = max(_depths(graph.clusters).values(), default=0)
         start = deepest if view.depth is None else view.depth - 1
-        for depth in range(start, 0, -1):
-            candidate = shown(depth)
-            if len(candidate.nodes) <= budget or depth == 1:
-                notes.append(
-                    f"{len(result.nodes)} nodes are more than {budget}: blocks from depth {depth} down "
-                    "are drawn as single nodes (--depth, --expand or --max-nodes change this)"
-                )
-                result = candidate
-                break
+        if start >= 1:
+            # The deepest depth whose drawing fits (else depth 1). Folding at a smaller depth
+            # never draws more nodes, so a bisection finds it in a few foldings, not one per depth.
+            low, high = 1, start
+            while low < high:
+                middle = (low + high + 1) // 2
+                if len(shown(middle).nodes) <= budget:
+                    low = middle
+                else:
+                    high = middle - 1
+            notes.append(
+                f"{len(result.nodes)} nodes are more than {budget}: blocks from depth {low} down "
+                "are drawn as single nodes (--depth, --expand or --max-nodes change this)"
+            )
+            result = shown(low)
     if view.unroll:
         result = unroll(result, view.unroll)
     return result, tuple(notes)

@@ -448,3 +448,73 @@ def test_the_spec_view_shows_invisible_characters(tmp_path: Path) -> None:
     for ch in "\u202e\u2066\u2069\u200b":
         assert ch not in page
     assert "# access: user &lt;U+202E&gt; &lt;U+2066&gt;admin&lt;U+2069&gt; &lt;U+200B&gt;" in page
+
+
+# Seconds the stand-in engine lays out for: a mark, this run's own, to find its processes by.
+_SLOW = f"31.{os.getpid() % 10_000:04d}"
+
+
+def _slow_engines() -> list[str]:
+    """The stand-in engines running now (their /proc entries), zombies aside."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().split(") ", 1)[1][:1]
+        except OSError:
+            continue
+        if argv[:2] == [b"sleep", _SLOW.encode()] and state != "Z":
+            found.append(proc.name)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc for the engines left running")
+def test_sigterm_stops_a_parallel_build_and_its_engines_at_once(tmp_path: Path) -> None:
+    """The workers and the engines they run are ended, not waited for; no partial file is left."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    engine = bin_dir / "dot"  # a layout engine that takes half a minute per diagram
+    engine.write_text(
+        f'#!/bin/sh\nif [ "$1" = -V ]; then echo "dot - stand-in"; exit 0; fi\nexec sleep {_SLOW}\n'
+    )
+    engine.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    site = tmp_path / "site"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "archdraw",
+            "gallery",
+            str(SPECS),
+            "-o",
+            str(site),
+            "--engine",
+            "dot",
+            "-j",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while len(_slow_engines()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(_slow_engines()) == 2, "both workers should be laying out by now"
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=120)
+    stopped = time.monotonic() - sent
+    time.sleep(0.5)
+    left = _slow_engines()
+    for pid in left:  # so that a failure here leaves nothing running
+        os.kill(int(pid), signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err, err
+    assert stopped < 10, f"took {stopped:.1f} s to stop: the workers were waited for"
+    assert not left, "a layout engine outlived the build"
+    _complete(site)

@@ -34,7 +34,7 @@ from archdraw.engine import find_engine, run_engine
 from archdraw.errors import SpecError
 from archdraw.info import to_info, to_text
 from archdraw.loader import MAX_DELAY, MAX_INT, MAX_REPEAT, MAX_SPEC_BYTES, MAX_STEPS, MAX_TEXT
-from archdraw.passes.expand import MAX_NESTING, MAX_NODES
+from archdraw.passes.expand import MAX_EDGES, MAX_NESTING, MAX_NODES
 from archdraw.passes.shapes import MAX_COUNT
 from archdraw.passes.structure import MAX_SKIP_SEARCH
 from archdraw.source import MAX_DEPTH, MAX_INT_DIGITS, MAX_VALUES
@@ -336,11 +336,12 @@ LIMIT_CASES = {
     "expression_too_long": expr.MAX_LENGTH,
     "overflow_expression": expr.MAX_VALUE,
     "overflow_flatten": sizes.MAX_SIZE,
+    "edges_through_an_alias": f"{MAX_EDGES:,}",
 }
 
 
 @pytest.mark.parametrize("name, limit", LIMIT_CASES.items(), ids=list(LIMIT_CASES))
-def test_limit_is_named_in_the_message(name: str, limit: int) -> None:
+def test_limit_is_named_in_the_message(name: str, limit: int | str) -> None:
     with pytest.raises(SpecError) as info:
         analysed(HOSTILE / f"{name}.yaml")
     assert str(limit) in info.value.errors[0].message
@@ -625,3 +626,20 @@ def test_validate_refuses_the_view_render_would_refuse(
         code, err = cli(capsys, *command, str(spec))
         assert code == EXIT_SPEC and expected in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.yaml"]
+
+
+def test_reports_cut_long_labels(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """info --json and render -f json carry a label as the drawing does: at most 300 characters."""
+    from archdraw.info import MAX_LABEL as INFO_LABEL
+
+    spec = tmp_path / "long.yaml"
+    label = "w" * MAX_TEXT
+    spec.write_text(
+        f"archdraw: 1\nname: t\ndims: {{N: 1}}\ninputs: {{x: [N, 4]}}\n"
+        f"layers:\n  - {{op: relu, label: &l {label}}}\n  - {{op: relu, label: *l}}\n"
+    )
+    for command in (["info", "--json"], ["render", "-f", "json", "-o", "-"]):
+        code, out, _ = cli_out(capsys, *command, str(spec))
+        assert code == 0
+        labels = [n["label"] for n in json.loads(out)["nodes"] if n["op"] == "relu"]
+        assert labels == [label[: INFO_LABEL - 1] + "…"] * 2

@@ -35,9 +35,10 @@ from ..loader import MAX_REPEAT
 from ..ops import OPS, AttrType
 from .validate import data_refs
 
-__all__ = ["MAX_NESTING", "MAX_NODES", "expand"]
+__all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand"]
 
 MAX_NODES = 50_000
+MAX_EDGES = 200_000  # after expansion: a layer reading a long list (through an alias) is many edges
 MAX_NESTING = 50  # blocks and groups inside one another (a block calling a block calling …)
 
 
@@ -540,6 +541,13 @@ def expand(graph: Graph) -> Graph:
             "(a block calling a block calling …); flatten some of them"
         )
         return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(exc.span, message)))
+    if len(expander.edges) > MAX_EDGES:
+        message = (
+            f"the spec expands to more than {MAX_EDGES:,} edges (reached at this reference); "
+            "fewer layers should read long lists of others"
+        )
+        span = expander.edges[MAX_EDGES].span
+        return replace(graph, diagnostics=(*graph.diagnostics, Diagnostic(span, message)))
     clusters = tuple(expander.clusters)
     return replace(
         graph,

@@ -288,8 +288,8 @@ def mark_bottlenecks(graph: Graph) -> Graph:
             w is not None
             and n.family is not OpFamily.INPUT
             and Role.LOSS not in n.roles
-            and _wider(n.id, w, pred, widths, set())
-            and _wider(n.id, w, succ, widths, joins | ends)
+            and _wider(n.id, w, pred, widths, frozenset())
+            and _wider(n.id, w, succ, widths, joins, ends)
         )
         roles: tuple[Role, ...] = tuple(r for r in n.roles if r is not Role.BOTTLENECK)
         if narrow or (Role.BOTTLENECK in n.declared_roles and w is None):
@@ -307,28 +307,39 @@ def mark_bottlenecks(graph: Graph) -> Graph:
 
 
 MAX_BOTTLENECK_HOPS = 16
+MAX_BOTTLENECK_EDGES = 256  # edges one walk looks at: fan-out cannot make the pass quadratic
 
 
 def _wider(
-    start: str, w: int, step: dict[str, list[str]], widths: dict[str, int | None], passing: set[str]
+    start: str,
+    w: int,
+    step: dict[str, list[str]],
+    widths: dict[str, int | None],
+    *passing: frozenset[str] | set[str],
 ) -> bool:
     """Whether walking ``step`` from ``start`` through nodes at least ``w`` wide finds a wider one.
 
-    Nodes in ``passing`` are walked through but do not count as wider.
+    Nodes in any of the ``passing`` sets are walked through but do not count as wider. A walk
+    looks at no more than :data:`MAX_BOTTLENECK_HOPS` steps and :data:`MAX_BOTTLENECK_EDGES`
+    edges; past either, nothing wider was found.
     """
     seen = {start}
     frontier = [start]
+    budget = MAX_BOTTLENECK_EDGES
     for _ in range(MAX_BOTTLENECK_HOPS):
         nxt: list[str] = []
         for n in frontier:
             for m in step[n]:
+                budget -= 1
+                if budget < 0:
+                    return False
                 if m in seen:
                     continue
                 seen.add(m)
                 mw = widths[m]
                 if mw is None or mw < w:
                     continue
-                if mw > w and m not in passing:
+                if mw > w and not any(m in p for p in passing):
                     return True
                 nxt.append(m)
         if not nxt:
