@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from .ir import AttrValue, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Role, Sym, format_shape
 from .theme import THEMES, Theme
+from .views import RECURSION
 
 __all__ = ["describe", "escape_html", "escape_string", "to_dot"]
 
@@ -170,6 +171,15 @@ def describe(node: Node, fan_in: int | None = None) -> str:
     return op.replace("_", " ")
 
 
+_UNPOOL_OPS = frozenset({"unpool2d", "maxunpool2d"})
+RESIDUAL_GLYPH = "⊕"  # on a collapsed block whose skip connection runs inside it
+
+
+def _count_attr(node: Node, name: str) -> int:
+    value = node.attr(name) if node.op == "block" else None
+    return value if isinstance(value, int) else 0
+
+
 def _local_id(node_id: str) -> str:
     """The id as written inside its block: ``stage.2.conv`` (and ``conv@3``, unrolled) is ``conv``."""
     parts = [p for p in node_id.split("@")[0].split(".") if not p.isdigit()]
@@ -247,10 +257,20 @@ def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tup
             tags.append("fixed weights")
         if node.has_role(Role.BOTTLENECK):
             tags.append("bottleneck")
+        if node.has_role(Role.SHORTCUT):
+            tags.append("on the shortcut")
+        inside = _count_attr(node, "bottlenecks")
+        if inside:
+            tags.append("bottleneck inside" if inside == 1 else f"{inside} bottlenecks inside")
         if tags:
             lines.append(
                 f'<font point-size="9" color="{theme.muted}"><i>{escape_html(", ".join(tags))}</i></font>'
             )
+        residual = _count_attr(node, "residual")
+        if residual:
+            skip = theme.edges[EdgeKind.SKIP].get("color", theme.edge)
+            what = "residual" if residual == 1 else f"{residual} residual blocks"
+            lines.append(f'<font point-size="10" color="{skip}">{RESIDUAL_GLYPH} {escape_html(what)}</font>')
         if node.note and node.op != "block":
             lines.append(f'<font point-size="9" color="{theme.muted}">{escape_html(node.note)}</font>')
         html = "<br/>".join(lines)
@@ -259,6 +279,10 @@ def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tup
         border = theme.fixed
         if theme.fixed_width is not None:
             attrs["penwidth"] = theme.fixed_width
+    if node.has_role(Role.SHORTCUT):  # drawn in the skip's style, as the edges along it are
+        border = theme.edges[EdgeKind.SKIP].get("color", border)
+        style.append("dashed")
+        attrs["penwidth"] = theme.edges[EdgeKind.SKIP].get("penwidth", "1.6")
     if node.has_role(Role.BOTTLENECK):
         border = theme.bottleneck
         attrs["penwidth"] = theme.bottleneck_width
@@ -310,9 +334,15 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
 
 
 def _access(edge: Edge, nodes: Mapping[str, Node]) -> str | None:
-    """'memory' for data read from or written to a memory, 'attention' for data attended over."""
+    """How an edge reads: 'memory', 'attention' or 'switches', or None for plain data.
+
+    'memory' is data read from or written to a memory, 'attention' data attended over, and
+    'switches' a max pooling's switches read by the unpooling that mirrors it.
+    """
     if edge.kind is not EdgeKind.DATA:
         return None
+    if nodes[edge.dst].op in _UNPOOL_OPS and nodes[edge.src].family is OpFamily.POOLING:
+        return "switches"
     if OpFamily.MEMORY in (nodes[edge.src].family, nodes[edge.dst].family):
         return "memory"
     if nodes[edge.dst].family is OpFamily.ATTENTION:
@@ -321,7 +351,10 @@ def _access(edge: Edge, nodes: Mapping[str, Node]) -> str | None:
 
 
 def _access_style(access: str, theme: Theme) -> dict[str, str]:
-    """Memory reads and writes end in a diamond, attention inputs in a hollow arrow."""
+    """The look of a read: a diamond (memory), a hollow arrow (attention), dotted with a dot (switches)."""
+    if access == "switches":
+        color = theme.families[OpFamily.POOLING][1]
+        return {"color": color, "penwidth": "1.6", "style": "dotted", "arrowhead": "dot", "fontcolor": color}
     family = OpFamily.MEMORY if access == "memory" else OpFamily.ATTENTION
     color = theme.families[family][1]
     head = "diamond" if access == "memory" else "empty"
@@ -329,8 +362,8 @@ def _access_style(access: str, theme: Theme) -> dict[str, str]:
 
 
 def _delay_mark(edge: Edge) -> str:
-    """``t−1`` for a one-step delay in time, ``depth−2`` for two steps along depth."""
-    return f"{'t' if edge.axis == 'time' else edge.axis}−{edge.delay}"
+    """``t−1`` for a one-step delay in time, ``depth−2`` for two steps along depth, ``t+1`` backwards."""
+    return f"{'t' if edge.axis == 'time' else edge.axis}{'+' if edge.reverse else '−'}{edge.delay}"
 
 
 _EDGE_MEANING = {
@@ -345,8 +378,9 @@ _EDGE_MEANING = {
 def _legend(graph: Graph, theme: Theme) -> list[str]:
     """One table node listing only the edge kinds and node marks the diagram uses."""
     rows: list[str] = []
+    recursion = [e for e in graph.edges if e.kind is EdgeKind.RECURRENT and e.axis == RECURSION]
     for kind in EdgeKind:
-        if not any(e.kind is kind for e in graph.edges):
+        if not any(e.kind is kind and e.axis != RECURSION for e in graph.edges):
             continue
         attrs = theme.edges[kind]
         color = attrs.get("color", theme.edge)
@@ -354,24 +388,39 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         style = attrs.get("style", "")
         style_attr = f' style="{style}"' if style in ("dashed", "dotted") else ""
         text = escape_html(_EDGE_MEANING[kind])
+        if kind is EdgeKind.RECURRENT and any(e.reverse for e in graph.edges if e.kind is kind):
+            text = escape_html("recurrent edge from an earlier (−) or a later (+) step")
         if kind is EdgeKind.RECURRENT:
-            delays = sorted({_delay_mark(e) for e in graph.edges if e.kind is kind and not e.label})
+            shown = {
+                (e.reverse, e.axis, e.delay): _delay_mark(e)
+                for e in graph.edges
+                if e.kind is kind and not e.label and e.axis != RECURSION
+            }
+            delays = [shown[k] for k in sorted(shown)]
             steps = ", ".join(delays[:3]) + (", …" if len(delays) > 3 else "")
             text = f'<font color="{color}">{escape_html(steps)}</font> {text}'
         rows.append(
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="{width}" color="{color}"'
             f'{style_attr}></td><td align="left">{text}</td></tr>'
         )
+    if recursion:
+        color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
+        rows.append(
+            f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="2" color="{color}"></td>'
+            '<td align="left">recursion: the block applied again to its own output, same weights</td></tr>'
+        )
     nodes_by_id = {n.id: n for n in graph.nodes}
     for access, meaning in (
         ("memory", "memory read or write"),
         ("attention", "attended over (queries, keys, values)"),
+        ("switches", "pooling switches: where each maximum was, for the unpooling"),
     ):
         if any(_access(e, nodes_by_id) == access for e in graph.edges):
-            color = _access_style(access, theme)["color"]
+            look = _access_style(access, theme)
+            dotted = ' style="dotted"' if look.get("style") == "dotted" else ""
             rows.append(
-                f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="2" color="{color}"></td>'
-                f'<td align="left">{escape_html(meaning)}</td></tr>'
+                f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="2" color="{look["color"]}"'
+                f'{dotted}></td><td align="left">{escape_html(meaning)}</td></tr>'
             )
     marks: list[tuple[str, str, str, str, str]] = []  # text, cell style, fill, border, border width
     fixed_style = ",".join(
@@ -387,11 +436,22 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         )
     if any(n.has_role(Role.BOTTLENECK) for n in nodes):
         marks.append(("bottleneck", "rounded", theme.legend_fill, theme.bottleneck, bottleneck_width))
+    skip_color = theme.edges[EdgeKind.SKIP].get("color", theme.edge)
+    if any(n.has_role(Role.SHORTCUT) for n in nodes):
+        marks.append(
+            ("layer on a shortcut (a projection)", "rounded,dashed", theme.legend_fill, skip_color, "2")
+        )
     for text, style, fill, border, border_width in marks:
         rows.append(
             f'<tr><td width="36" height="12" fixedsize="true" border="{border_width}" style="{style}"'
             f' bgcolor="{fill}"'
             f' color="{border}"></td><td align="left">{escape_html(text)}</td></tr>'
+        )
+    if any(_count_attr(n, "residual") for n in nodes):
+        rows.append(
+            f'<tr><td width="36" height="12" fixedsize="true"><font point-size="13" color="{skip_color}">'
+            f"{RESIDUAL_GLYPH}</font></td>"
+            '<td align="left">residual block: its shortcut runs inside it</td></tr>'
         )
     if not rows:
         return []

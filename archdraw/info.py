@@ -44,13 +44,16 @@ def to_info(graph: Graph) -> dict[str, Any]:
             }
             for n in graph.nodes
         ],
-        "edges": [{"src": e.src, "dst": e.dst, "kind": e.kind.value, "delay": e.delay} for e in graph.edges],
+        "edges": [
+            {"src": e.src, "dst": e.dst, "kind": e.kind.value, "delay": e.delay, "reverse": e.reverse}
+            for e in graph.edges
+        ],
     }
 
 
 def _role(roles: tuple[Role, ...]) -> str | None:
     """The one role reported: the most specific a node has."""
-    for role in (Role.BOTTLENECK, Role.LOSS, Role.STATE, Role.MEMORY, Role.OUTPUT, Role.INPUT):
+    for role in (Role.BOTTLENECK, Role.LOSS, Role.STATE, Role.MEMORY, Role.OUTPUT, Role.INPUT, Role.SHORTCUT):
         if role in roles:
             return str(role.value)
     return None

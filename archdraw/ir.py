@@ -104,6 +104,7 @@ class Role(enum.Enum):
     BOTTLENECK = "bottleneck"
     LOSS = "loss"
     MEMORY = "memory"
+    SHORTCUT = "shortcut"  # a layer on a skip connection's branch (a projection shortcut)
 
 
 class OpFamily(enum.Enum):
@@ -248,6 +249,8 @@ class Layer:
     group: str = ""
     trainable: bool = True
     roles: tuple[Role, ...] = ()
+    #: roles the spec switched off on this layer (``bottleneck: false``): never marked
+    refused: tuple[Role, ...] = ()
     repeat: int = 1
     repeat_expr: Attr | None = None  # a repeat count written as a size expression
     when: Attr | None = None  # the layer exists only where this expression is not 0
@@ -324,6 +327,7 @@ class Node:
     trainable: bool = True
     roles: tuple[Role, ...] = ()
     declared_roles: tuple[Role, ...] = ()
+    refused_roles: tuple[Role, ...] = ()
     shape: tuple[Size, ...] | None = None
     params: int | None = None
     macs: int | None = None
@@ -352,6 +356,9 @@ class Edge:
     axis: str = "time"
     label: str = ""
     declared: EdgeKind | None = None
+    #: a recurrent edge that carries a value from a later step (a bidirectional layer's
+    #: backward direction, ``t+1``) rather than an earlier one
+    reverse: bool = False
 
 
 @dataclass(frozen=True, slots=True)

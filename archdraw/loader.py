@@ -155,6 +155,9 @@ _LAYER_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
         "group": Key(Value.IDENT, "layers with the same group are drawn together in a cluster"),
         "trainable": Key(Value.BOOL, "false marks fixed weights"),
         "role": Key(Value.ROLES, "a declared role or a list of them (single layers only)"),
+        "bottleneck": Key(
+            Value.BOOL, "true declares the layer a bottleneck (checked); false never marks it one"
+        ),
         "repeat": Key(Value.REPEAT, "how many times the layer, block call or group is repeated in a chain"),
         "shared": Key(Value.BOOL, "whether the repetitions share one set of weights"),
         "when": Key(Value.CONDITION, "0 leaves the layer out (it passes its input on); other values keep it"),
@@ -571,6 +574,15 @@ class _Reader:
         roles: tuple[Role, ...] | None = None
         if (node := m.get("role")) is not None:
             roles = self.attempt(self.roles, node)
+        refused: tuple[Role, ...] = ()
+        if (node := m.get("bottleneck")) is not None:
+            marked = self.attempt(self.boolean, node, "bottleneck")
+            if marked is True and Role.BOTTLENECK not in (roles or ()):
+                roles = (*(roles or ()), Role.BOTTLENECK)
+            elif marked is False:
+                if Role.BOTTLENECK in (roles or ()):
+                    self.fail("'bottleneck: false' contradicts 'role: bottleneck'; keep one", node.span)
+                refused = (Role.BOTTLENECK,)
         return Layer(
             "",
             span,
@@ -579,6 +591,7 @@ class _Reader:
             group=text.get("group", ""),
             trainable=True if trainable is None else trainable,
             roles=roles or (),
+            refused=refused,
         )
 
     def roles(self, node: YValue) -> tuple[Role, ...]:

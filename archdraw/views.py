@@ -30,11 +30,13 @@ from .ir import (
     Graph,
     Node,
     OpFamily,
+    Role,
     Size,
     ViewDefaults,
     format_shape,
 )
 from .loader import MAX_STEPS
+from .ops import OPS
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -121,19 +123,29 @@ def _check_names(graph: Graph, names: tuple[str, ...]) -> None:
 
 
 def _remap_edges(edges: Iterable[Edge], target: dict[str, str], keep_loops: bool) -> tuple[Edge, ...]:
-    """Edges with endpoints renamed; loops dropped unless recurrent; duplicates merged."""
-    seen: set[tuple[str, str, EdgeKind, int, str]] = set()
+    """Edges with endpoints renamed; loops dropped unless recurrent; duplicates merged.
+
+    A skip that comes to run beside a data edge between the same two nodes skips nothing at
+    this level (its join is inside a collapsed block, which says it is residual): it goes.
+    """
+    seen: set[tuple[str, str, EdgeKind, int, str, bool]] = set()
     out: list[Edge] = []
     for e in edges:
         src, dst = target.get(e.src, e.src), target.get(e.dst, e.dst)
         if src == dst and e.src != e.dst and not (keep_loops and e.kind is EdgeKind.RECURRENT):
             continue
-        key = (src, dst, e.kind, e.delay, e.axis)
+        key = (src, dst, e.kind, e.delay, e.axis, e.reverse)
         if key in seen:
             continue
         seen.add(key)
         out.append(e if (src, dst) == (e.src, e.dst) else replace(e, src=src, dst=dst))
-    return tuple(out)
+    beside = {(e.src, e.dst) for e in out if e.kind is EdgeKind.DATA and e.delay == 0}
+    return tuple(e for e in out if not (e.kind is EdgeKind.SKIP and (e.src, e.dst) in beside))
+
+
+def _residual_joins(graph: Graph) -> set[str]:
+    """The joins a skip connection ends at (a residual sum, a dense block's concat)."""
+    return {e.dst for e in graph.edges if e.kind is EdgeKind.SKIP and graph.node(e.dst).op in _JOIN_OPS}
 
 
 def _boundary_shapes(
@@ -182,6 +194,7 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
     for e in graph.edges:
         if e.kind is not EdgeKind.RECURRENT:
             readers.setdefault(e.src, []).append(e.dst)
+    residual = _residual_joins(graph)
     nodes: list[Node] = []
     placed: set[str] = set()
     for n in graph.nodes:
@@ -192,7 +205,7 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
         if cid in placed:
             continue
         placed.add(cid)
-        nodes.append(_block_node(by_id[cid], members[cid], readers))
+        nodes.append(_block_node(by_id[cid], members[cid], readers, residual))
     hidden = {cid for cid, around in owner.items() if around is not None}
     return replace(
         graph,
@@ -202,10 +215,15 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
     )
 
 
-def _block_node(cluster: Cluster, members: list[Node], readers: dict[str, list[str]]) -> Node:
+def _block_node(
+    cluster: Cluster, members: list[Node], readers: dict[str, list[str]], residual: set[str]
+) -> Node:
     """One node standing for a whole cluster.
 
-    ``readers`` lists the nodes each node feeds, by edges other than recurrent ones.
+    ``readers`` lists the nodes each node feeds, by edges other than recurrent ones;
+    ``residual`` the joins skips end at. A block holding such joins says how many (attribute
+    ``residual``), so that a residual block reads as one when its shortcut is inside it; one
+    holding bottlenecks says so too (``bottlenecks``).
     """
     ids = {n.id for n in members}
     out_node = next(
@@ -221,7 +239,11 @@ def _block_node(cluster: Cluster, members: list[Node], readers: dict[str, list[s
         op="block",
         family=OpFamily.BLOCK,
         # Coloured like the layers that carry its weights (a convolution block is blue).
-        attrs=(Attr("family", max(members, key=lambda n: n.params or 0).family.value, cluster.span),),
+        attrs=(
+            Attr("family", max(members, key=lambda n: n.params or 0).family.value, cluster.span),
+            Attr("residual", sum(1 for n in members if n.id in residual), cluster.span),
+            Attr("bottlenecks", sum(1 for n in members if n.has_role(Role.BOTTLENECK)), cluster.span),
+        ),
         span=cluster.span,
         label=cluster.label,
         note=note,  # the shapes going in and out are on its edges
@@ -298,20 +320,30 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
                 parts[i] = str(rep.get((prefix, int(parts[i])), 1))
         return ".".join(parts)
 
-    def folded_together(src: str, dst: str) -> bool:
-        """Whether ``src`` and ``dst`` are in different copies that fold into one."""
+    def folded_together(src: str, dst: str) -> str | None:
+        """The repeat in whose different copies ``src`` and ``dst`` are, when those fold into one."""
         a, b = src.split("."), dst.split(".")
         for i in range(1, min(len(a), len(b))):
             if a[:i] != b[:i]:
-                return False
+                return None
             prefix = ".".join(a[:i])
             if prefix in folded_ids and a[i].isdigit() and b[i].isdigit() and a[i] != b[i]:
-                return rep.get((prefix, int(a[i]))) == rep.get((prefix, int(b[i])))
-        return False
+                together = rep.get((prefix, int(a[i]))) == rep.get((prefix, int(b[i])))
+                return prefix if together else None
+        return None
 
     target = {n.id: representative(n.id) for n in graph.nodes}
-    # Edges between copies that fold together (the chain, shortcuts from the previous copy) go.
-    edges = [e for e in graph.edges if not folded_together(e.src, e.dst)]
+    # Edges between copies that fold together (the chain, shortcuts from the previous copy) go;
+    # where the copies share their weights, the chain is a recursion: one loop on the kept copy
+    # says the block is applied again to its own output, and how often.
+    edges = []
+    for e in graph.edges:
+        repeat = folded_together(e.src, e.dst)
+        if repeat is None:
+            edges.append(e)
+        elif by_id[repeat].shared and e.kind is EdgeKind.DATA and e.delay == 0:
+            count = by_id[repeat].repeat_count
+            edges.append(replace(e, kind=EdgeKind.RECURRENT, axis=RECURSION, label=f"×{count}, same weights"))
     kept = {(cid, k) for (cid, k), first in rep.items() if first == k}
     kept_of = Counter(cid for cid, _ in kept)  # counted once: thousands of repeats may fold
     single = {cid for cid in folded_ids if kept_of[cid] == 1}
@@ -370,6 +402,9 @@ def check_view(graph: Graph) -> list[Diagnostic]:
     return []
 
 
+RECURSION = "recursion"  # the axis of a folded shared repeat's loop: applied again, same weights
+_JOIN_OPS = frozenset(name for name, op in OPS.items() if op.joins)
+
 # The last view worked out: check_view and the render after it ask for the same one.
 _last: list[tuple[Graph, View, tuple[Graph, tuple[str, ...]]]] = []
 
@@ -399,7 +434,13 @@ def _apply_view(graph: Graph, view: View) -> tuple[Graph, tuple[str, ...]]:
 
     result = shown(view.depth)
     budget = view.max_nodes if not view.unroll else max(view.max_nodes // view.unroll, 1)
-    if len(result.nodes) > budget:
+    if len(result.nodes) > budget and (view.expand_repeats or view.depth is not None):
+        # Asked for (every repetition, or blocks open to a depth): drawn as asked, however large.
+        notes.append(
+            f"{len(result.nodes)} nodes are drawn, more than {budget}, as asked "
+            "(--depth folds blocks into single nodes)"
+        )
+    elif len(result.nodes) > budget:
         deepest = max(_depths(graph.clusters).values(), default=0)
         start = deepest if view.depth is None else view.depth - 1
         if start >= 1:
@@ -451,16 +492,9 @@ def unroll(graph: Graph, steps: int) -> Graph:
             nodes.append(replace(n, id=f"{n.id}@{t}", cluster=cluster))
         for e in graph.edges:
             if e.kind is EdgeKind.RECURRENT and e.axis == "time":
-                if t - e.delay >= 1:
-                    edges.append(replace(e, src=f"{e.src}@{t - e.delay}", dst=f"{e.dst}@{t}"))
-                backwards = e.src == e.dst and _bidirectional(graph, e.src)
-                if backwards and t + e.delay <= steps:
-                    edges.append(replace(e, src=f"{e.src}@{t + e.delay}", dst=f"{e.dst}@{t}"))
+                source = t + e.delay if e.reverse else t - e.delay
+                if 1 <= source <= steps:
+                    edges.append(replace(e, src=f"{e.src}@{source}", dst=f"{e.dst}@{t}"))
             else:
                 edges.append(replace(e, src=f"{e.src}@{t}", dst=f"{e.dst}@{t}"))
     return replace(graph, nodes=tuple(nodes), edges=tuple(edges), clusters=tuple(clusters), steps=steps)
-
-
-def _bidirectional(graph: Graph, node_id: str) -> bool:
-    node = next(n for n in graph.nodes if n.id == node_id)
-    return node.family is OpFamily.RECURRENT and bool(node.attr("bidirectional"))

@@ -98,10 +98,10 @@ def test_info_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     for node in esn["nodes"]:
         assert set(node) == {"id", "op", "label", "group", "shape", "params", "macs", "role"}
     for edge in esn["edges"]:
-        assert set(edge) == {"src", "dst", "kind", "delay"}
+        assert set(edge) == {"src", "dst", "kind", "delay", "reverse"}
         assert edge["kind"] in {"data", "skip", "recurrent", "gradient", "undirected"}
     assert [e for e in esn["edges"] if e["kind"] == "recurrent"] == [
-        {"src": "reservoir", "dst": "reservoir", "kind": "recurrent", "delay": 1}
+        {"src": "reservoir", "dst": "reservoir", "kind": "recurrent", "delay": 1, "reverse": False}
     ]
     elm = json.loads(run(capsys, "info", str(ROOT / "specs" / "elm.yaml"), "--json").out)
     assert not [e for e in elm["edges"] if e["kind"] == "recurrent"]

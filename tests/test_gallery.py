@@ -61,7 +61,7 @@ def test_pages_views_and_index(specs: Path, tmp_path: Path) -> None:
     assert "<h2>recurrent</h2>" in index and "<h2>feed-forward and convolutional</h2>" in index
     lstm = (site / "models" / "lstm.html").read_text()
     assert 'data-view="unrolled"' in lstm  # a recurrent model gets its unrolled view
-    assert "394,240" in lstm and "Long short-term memory" in lstm
+    assert "394,240" in lstm and "Learning to forget" in lstm
     assert 'href="https://doi.org/10.1162/neco.1997.9.8.1735"' in lstm
     stage = (site / "models" / "resnet_stage.html").read_text()
     assert 'data-view="stages"' in stage and 'data-view="expanded"' in stage

@@ -15,7 +15,7 @@ from archdraw.dot import _EDGE_MEANING
 from archdraw.engine import find_engine, run_engine
 from archdraw.ir import EdgeKind, Graph, OpFamily, Role
 from archdraw.theme import THEMES, Theme
-from archdraw.views import View, apply_view
+from archdraw.views import RECURSION, View, apply_view
 
 from .conftest import SPECS, require_engine
 
@@ -185,12 +185,18 @@ def test_legend_lists_only_the_edge_kinds_used(spec: Path, theme: str, view: str
     graph = analysed(spec, view)
     table = legend(archdraw.to_dot(graph, theme=theme))
     for kind in EdgeKind:
-        used = any(e.kind is kind for e in graph.edges)
-        assert (_EDGE_MEANING[kind] in table) == used, kind
+        used = any(e.kind is kind and e.axis != RECURSION for e in graph.edges)
+        meaning = "recurrent edge from an earlier" if kind is EdgeKind.RECURRENT else _EDGE_MEANING[kind]
+        assert (meaning in table) == used, kind
+    blocks = [n for n in graph.nodes if n.op == "block"]
     marks = {
         "state fed back": any(n.has_role(Role.STATE) for n in graph.nodes),
         "fixed weights (not trained by gradient)": any(not n.trainable for n in graph.nodes),
         ">bottleneck<": any(n.has_role(Role.BOTTLENECK) for n in graph.nodes),
+        "layer on a shortcut": any(n.has_role(Role.SHORTCUT) for n in graph.nodes),
+        "recursion: the block applied again": any(e.axis == RECURSION for e in graph.edges),
+        "or a later (+) step": any(e.reverse for e in graph.edges),
+        "residual block: its shortcut runs inside it": any(n.attr("residual") for n in blocks),
     }
     for text, used in marks.items():
         assert (text in table) == used, text

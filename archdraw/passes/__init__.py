@@ -8,7 +8,7 @@ from ..errors import SpecError
 from ..ir import Graph
 from .expand import expand
 from .shapes import infer_shapes
-from .structure import mark_bottlenecks, mark_recurrence, mark_skips
+from .structure import mark_bottlenecks, mark_recurrence, mark_shortcuts, mark_skips
 from .validate import validate
 
 __all__ = ["PIPELINE", "Pass", "analyze"]
@@ -23,13 +23,15 @@ class Pass(Protocol):
 
 
 # The order is a dependency chain: expansion needs valid references, cycles and skips need the
-# expanded edges, shapes need an order free of undelayed cycles, and bottlenecks need shapes.
+# expanded edges, shapes need an order free of undelayed cycles, and shortcuts (which compare
+# the axes of what they join) and bottlenecks need shapes.
 PIPELINE: Final[tuple[Pass, ...]] = (
     validate,
     expand,
     mark_recurrence,
     mark_skips,
     infer_shapes,
+    mark_shortcuts,
     mark_bottlenecks,
 )
 

@@ -98,6 +98,7 @@ class _Expander:
         self.binds: dict[str, str] = {}
         self.top = _Scope({}, None, {})
         self.depth = 0
+        self.refusing: list[tuple[Role, ...]] = []  # roles switched off by the calls around
         self.suggest = Suggester()
 
     def error(self, span: Span, message: str) -> None:
@@ -324,7 +325,9 @@ class _Expander:
             if self.depth >= MAX_NESTING:
                 raise _TooDeep(layer.span)
             self.depth += 1
+            self.refusing.append(layer.refused)  # 'bottleneck: false' on a call holds inside it
             last = self.body(body, inner, f"{rep_id}.", rep_id, current, frozen)
+            self.refusing.pop()
             self.depth -= 1
             inner.output = inner.names[wanted].output if wanted and wanted in inner.names else last
             entry.output = inner.output
@@ -373,6 +376,7 @@ class _Expander:
             trainable=layer.trainable and not frozen,
             roles=tuple(roles),
             declared_roles=layer.roles,
+            refused_roles=tuple(dict.fromkeys((*layer.refused, *(r for rs in self.refusing for r in rs)))),
         )
 
     def inputs(self, scope: _Scope) -> list[str]:

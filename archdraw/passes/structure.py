@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..ir import Diagnostic, Edge, EdgeKind, Graph, Node, OpFamily, Role, Severity, Sym
 from ..ops import OPS
@@ -27,6 +27,7 @@ __all__ = [
     "forward_edges",
     "mark_bottlenecks",
     "mark_recurrence",
+    "mark_shortcuts",
     "mark_skips",
     "topological_order",
     "width",
@@ -79,16 +80,26 @@ def topological_order(graph: Graph, kinds: tuple[EdgeKind, ...] = _FORWARD) -> l
 
 
 def mark_recurrence(graph: Graph) -> Graph:
-    """Make delayed edges recurrent, loop recurrent layer ops, and reject undelayed cycles."""
+    """Make delayed edges recurrent, loop recurrent layer ops, and reject undelayed cycles.
+
+    A recurrent layer op gets a loop carrying its state from step t−1, unless the spec feeds
+    its state back itself; a bidirectional one a second loop, from step t+1.
+    """
     edges: list[Edge] = []
     for e in graph.edges:
         if e.delay > 0 and e.kind is not EdgeKind.RECURRENT:
             e = replace(e, kind=EdgeKind.RECURRENT)
         edges.append(e)
-    looped = {e.src for e in edges if e.kind is EdgeKind.RECURRENT and e.src == e.dst}
+    # A state the spec feeds back itself (a state input fed from the layer) is drawn once: the
+    # layer gets no loop of its own beside it.
+    fed_back = {e.src for e in edges if e.kind is EdgeKind.RECURRENT and not e.reverse}
+    backward = {e.src for e in edges if e.kind is EdgeKind.RECURRENT and e.reverse}
     for n in graph.nodes:
-        if n.family is OpFamily.RECURRENT and n.id not in looped:
+        if n.family is OpFamily.RECURRENT and n.id not in fed_back:
             edges.append(Edge(n.id, n.id, EdgeKind.RECURRENT, n.span, delay=1))
+        if n.family is OpFamily.RECURRENT and n.attr("bidirectional") and n.id not in backward:
+            # The backward direction runs from the next step: t+1, drawn beside t−1.
+            edges.append(Edge(n.id, n.id, EdgeKind.RECURRENT, n.span, delay=1, reverse=True))
     graph = replace(graph, edges=tuple(edges))
     return replace(graph, diagnostics=(*graph.diagnostics, *_cycles(graph)))
 
@@ -183,6 +194,126 @@ def mark_skips(graph: Graph) -> Graph:
     return replace(graph, edges=tuple(edges), diagnostics=(*graph.diagnostics, *diagnostics))
 
 
+def mark_shortcuts(graph: Graph) -> Graph:
+    """Make the shortcut branches with layers on them skips, edges and layers alike.
+
+    Runs after shape inference: a shortcut joins values with as many axes as the join's (see
+    :func:`_shortcuts`).
+    """
+    order = topological_order(graph)
+    rank = {n: i for i, n in enumerate(order)}
+    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in forward_edges(graph):
+        succ[e.src].append(e.dst)
+    edges, on_shortcut = _shortcuts(graph, list(graph.edges), succ, rank, [MAX_SKIP_SEARCH])
+    nodes = tuple(
+        replace(n, roles=(*n.roles, Role.SHORTCUT))
+        if n.id in on_shortcut and not n.has_role(Role.SHORTCUT)
+        else n
+        for n in graph.nodes
+    )
+    return replace(graph, nodes=nodes, edges=tuple(edges))
+
+
+MAX_SHORTCUT = 3  # layers on a shortcut branch (a projection: a 1×1 convolution and a norm)
+_RESIDUAL_JOINS = frozenset({"add", "sub"})
+
+
+def _shortcuts(
+    graph: Graph, edges: list[Edge], succ: dict[str, list[str]], rank: dict[str, int], budget: list[int]
+) -> tuple[list[Edge], set[str]]:
+    """Shortcut branches with layers on them: a projection into a residual sum, an FCN fusion.
+
+    An input of an add or sub that is the end of a short chain of projections (each reading
+    one value, read by the next alone: a 1×1 convolution, a linear layer without activation, a
+    norm, a pool), which starts at a node that also reaches the join along a longer way and has
+    as many axes as the join, is a shortcut: every edge along the chain becomes a skip, and the
+    chain's layers are marked as lying on it. Branches joined by a concat (an inception module)
+    are parallel paths, not shortcuts; a sum of losses is no residual sum.
+    """
+    nodes = {n.id: n for n in graph.nodes}
+    into: dict[str, list[int]] = {n.id: [] for n in graph.nodes}
+    for i, e in enumerate(edges):
+        if e.kind in _FORWARD and e.delay == 0:
+            into[e.dst].append(i)
+    marked: set[int] = set()
+    on_path: set[str] = set()
+    for join in graph.nodes:
+        if join.op not in _RESIDUAL_JOINS or len(into[join.id]) < 2 or join.has_role(Role.LOSS):
+            continue
+        for i in into[join.id]:
+            e = edges[i]
+            if e.kind is EdgeKind.SKIP or e.declared is EdgeKind.DATA:
+                continue
+            chain: list[int] = [i]  # the chain's edges, from the join backwards
+            node = e.src
+            for _ in range(MAX_SHORTCUT):
+                ins = into.get(node, [])
+                if not _projection(nodes[node]) or len(ins) != 1 or len(succ[node]) != 1:
+                    break
+                chain.append(ins[0])
+                fork = edges[ins[0]].src
+                if nodes[fork].shape is None or len(nodes[fork].shape or ()) != len(join.shape or ()):
+                    break
+                layers = [edges[k].src for k in chain[:-1]]
+                longer = _other_way(fork, join.id, layers[-1], len(layers), succ, rank, budget)
+                if longer:
+                    marked.update(chain)
+                    on_path.update(layers)
+                    break
+                node = fork
+    out = [
+        replace(e, kind=EdgeKind.SKIP) if i in marked and e.declared is not EdgeKind.DATA else e
+        for i, e in enumerate(edges)
+    ]
+    return out, on_path
+
+
+def _projection(node: Node) -> bool:
+    """Whether a layer may sit on a shortcut: it reprojects or rescales, with no nonlinearity."""
+    if node.family in (OpFamily.NORMALIZATION, OpFamily.POOLING):
+        return True
+    act = node.attr("act")
+    if act not in (None, "none", "linear"):
+        return False
+    if node.family is OpFamily.DENSE:
+        return True
+    kernel = node.attr("kernel")
+    sizes = kernel if isinstance(kernel, tuple) else (kernel,)
+    return node.family is OpFamily.CONVOLUTION and all(k == 1 for k in sizes)
+
+
+def _other_way(
+    fork: str,
+    join: str,
+    first: str,
+    length: int,
+    succ: dict[str, list[str]],
+    rank: dict[str, int],
+    budget: list[int],
+) -> bool:
+    """Whether ``fork`` reaches ``join`` other than through ``first``, past more than ``length`` layers."""
+    if fork not in rank or join not in rank:
+        return False
+    limit = rank[join]
+    depth = {m: 1 for m in succ[fork] if m not in (first, join) and rank.get(m, limit) < limit}
+    queue = deque(depth)
+    while queue:
+        n = queue.popleft()
+        budget[0] -= len(succ[n])
+        if budget[0] <= 0:
+            budget[0] = 0
+            return False
+        for m in succ[n]:
+            if m == join:
+                if depth[n] > length:
+                    return True
+            elif m not in depth and rank.get(m, limit) < limit:
+                depth[m] = depth[n] + 1
+                queue.append(m)
+    return False
+
+
 def _reaches_around(
     edge: Edge,
     succ: dict[str, list[str]],
@@ -258,91 +389,186 @@ def width(node: Node, channels_first: bool) -> int | None:
     return axis.value if isinstance(axis, Sym) else axis
 
 
-def mark_bottlenecks(graph: Graph) -> Graph:
-    """Mark narrow points between wider sides; check declared bottlenecks where shapes exist.
-
-    A node is a bottleneck when, going backwards and forwards through nodes at least as wide
-    as it, both directions reach something wider: the code of an autoencoder, a ResNet block's
-    reduced middle, an inception module's 1×1 reductions. A narrowing that never widens again
-    (a classifier's head) is not one.
-    """
-    layout = _layouts(graph)
-    widths = {n.id: width(n, layout.get(n.id, False)) for n in graph.nodes}
-    # Going forwards, a join that widens (a concat with another branch) is not a decoder side:
-    # in a gated cell the gate's output is concatenated with the input again.
-    joins = {n.id for n in graph.nodes if n.op in OPS and OPS[n.op].joins}
-    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    pred: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
-    # Nor is the output itself (a projection to a vocabulary, a loss): a decoder side is
-    # inside the network.
-    ends = {n.id for n in graph.nodes if n.has_role(Role.OUTPUT) or n.has_role(Role.LOSS)}
-    succ = {n.id: [] for n in graph.nodes}
-    for e in forward_edges(graph):
-        succ[e.src].append(e.dst)
-        pred[e.dst].append(e.src)
-    diagnostics: list[Diagnostic] = []
-    nodes: list[Node] = []
-    for n in graph.nodes:
-        w = widths[n.id]
-        narrow = (
-            w is not None
-            and n.family is not OpFamily.INPUT
-            and Role.LOSS not in n.roles
-            and _wider(n.id, w, pred, widths, frozenset())
-            and _wider(n.id, w, succ, widths, joins, ends)
-        )
-        roles: tuple[Role, ...] = tuple(r for r in n.roles if r is not Role.BOTTLENECK)
-        if narrow or (Role.BOTTLENECK in n.declared_roles and w is None):
-            roles = (*roles, Role.BOTTLENECK)
-        elif Role.BOTTLENECK in n.declared_roles:
-            diagnostics.append(
-                Diagnostic(
-                    n.span,
-                    f"'{n.id}' is declared a bottleneck, but nothing on both sides of it is wider "
-                    f"than its {w} features",
-                )
-            )
-        nodes.append(replace(n, roles=roles) if roles != n.roles else n)
-    return replace(graph, nodes=tuple(nodes), diagnostics=(*graph.diagnostics, *diagnostics))
-
-
+BOTTLENECK_RATIO = 2  # a waist is at least this many times narrower than the layers beside it
+_SOFTMAX = frozenset({"softmax", "log_softmax"})
 MAX_BOTTLENECK_HOPS = 16
 MAX_BOTTLENECK_EDGES = 256  # edges one walk looks at: fan-out cannot make the pass quadratic
 
 
-def _wider(
-    start: str,
-    w: int,
-    step: dict[str, list[str]],
-    widths: dict[str, int | None],
-    *passing: frozenset[str] | set[str],
-) -> bool:
-    """Whether walking ``step`` from ``start`` through nodes at least ``w`` wide finds a wider one.
+def mark_bottlenecks(graph: Graph) -> Graph:
+    """Mark each narrow waist between wider sides once; check declared bottlenecks.
 
-    Nodes in any of the ``passing`` sets are walked through but do not count as wider. A walk
-    looks at no more than :data:`MAX_BOTTLENECK_HOPS` steps and :data:`MAX_BOTTLENECK_EDGES`
-    edges; past either, nothing wider was found.
+    A waist is a run of layers of one width ``w`` (a plateau is one waist, not many) such that,
+    along some path on each side, the nearest layer of another width is at least
+    :data:`BOTTLENECK_RATIO` times wider, and the network widens again towards what it narrowed
+    from (the wider side after is at least 1/BOTTLENECK_RATIO of the side before): an
+    autoencoder's code, a VAE's z, a ResNet bottleneck block's reduced middle (256 → 64 → 256).
+    Like is compared with like: channels of feature maps with channels, units of vectors with
+    units; a flatten, a reshape or a global pool changes the measure and ends the walk. Going
+    forwards, the wider side must be inside the network: a join (add, concat) is not a widening
+    of the waist's own values, and an output, a loss, a softmax or a layer only a softmax or a
+    loss reads (a classifier, a vocabulary projection) is not a decoder side. When in doubt,
+    nothing is marked.
+
+    One waist gets one mark: the layer every path through the run passes (the others sit on
+    branches of it), and of those the one with the most weights; a sampling layer (a VAE's z)
+    first. A layer declared a bottleneck (``bottleneck: true`` or ``role: bottleneck``) takes
+    its waist's mark, and gets a warning if it is no waist; ``bottleneck: false`` on any layer
+    of a run leaves that waist unmarked.
     """
-    seen = {start}
-    frontier = [start]
-    budget = MAX_BOTTLENECK_EDGES
-    for _ in range(MAX_BOTTLENECK_HOPS):
-        nxt: list[str] = []
-        for n in frontier:
-            for m in step[n]:
-                budget -= 1
-                if budget < 0:
-                    return False
-                if m in seen:
-                    continue
-                seen.add(m)
-                mw = widths[m]
-                if mw is None or mw < w:
-                    continue
-                if mw > w and not any(m in p for p in passing):
-                    return True
-                nxt.append(m)
-        if not nxt:
-            return False
-        frontier = nxt
-    return False
+    layout = _layouts(graph)
+    nodes = {n.id: n for n in graph.nodes}
+    widths = {n.id: width(n, layout.get(n.id, False)) for n in graph.nodes}
+    measure = {n.id: _measure(n, layout.get(n.id, False)) for n in graph.nodes}
+    joins = frozenset(n.id for n in graph.nodes if n.op in OPS and OPS[n.op].joins)
+    ends = frozenset(n.id for n in graph.nodes if n.has_role(Role.OUTPUT) or n.has_role(Role.LOSS))
+    succ: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    pred: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in forward_edges(graph):
+        succ[e.src].append(e.dst)
+        pred[e.dst].append(e.src)
+    # A flatten or a reshape counts values, not learned features: no side of a waist.
+    reshapes = frozenset(n.id for n in graph.nodes if n.family is OpFamily.RESHAPE)
+    # A classifier or a vocabulary projection: a softmax, or a layer read only by one or a loss.
+    softmax = {n.id for n in graph.nodes if n.op in _SOFTMAX or n.attr("act") in _SOFTMAX}
+    heads = frozenset(
+        softmax
+        | {m for m in nodes if succ[m] and all(r in softmax or nodes[r].has_role(Role.LOSS) for r in succ[m])}
+    )
+    walk = _Walk(widths, measure, joins, ends, reshapes, heads)
+    waist = set()
+    for n in graph.nodes:
+        if widths[n.id] is None or n.family is OpFamily.INPUT or n.id in ends:
+            continue
+        before = walk.wider(n.id, pred, forward=False)
+        after = walk.wider(n.id, succ, forward=True) if before else 0
+        # The network widens again after the waist, towards what it narrowed from: an embedding
+        # of wide features into a recurrent layer (4096 → 500 → 1000) is no waist.
+        if before and after and BOTTLENECK_RATIO * after >= before:
+            waist.add(n.id)
+    marked = set()
+    for run in _runs(graph, waist, widths, succ):
+        if any(Role.BOTTLENECK in nodes[m].refused_roles for m in run):
+            continue  # switched off in the spec
+        chosen = [m for m in run if Role.BOTTLENECK in nodes[m].declared_roles]
+        marked.update(chosen or [_waist_mark(run, nodes, succ)])
+    diagnostics: list[Diagnostic] = []
+    out: list[Node] = []
+    for n in graph.nodes:
+        roles: tuple[Role, ...] = tuple(r for r in n.roles if r is not Role.BOTTLENECK)
+        declared = Role.BOTTLENECK in n.declared_roles
+        if n.id in marked or (declared and widths[n.id] is None):
+            roles = (*roles, Role.BOTTLENECK)
+        elif declared:
+            diagnostics.append(
+                Diagnostic(
+                    n.span,
+                    f"'{n.id}' is declared a bottleneck, but it is no narrow waist: the layers on "
+                    f"both sides of it are not at least {BOTTLENECK_RATIO}× wider than its "
+                    f"{widths[n.id]} features",
+                )
+            )
+        out.append(replace(n, roles=roles) if roles != n.roles else n)
+    return replace(graph, nodes=tuple(out), diagnostics=(*graph.diagnostics, *diagnostics))
+
+
+def _measure(node: Node, channels_first: bool) -> str:
+    """What a width counts: channels of feature maps, or features of vectors and sequences."""
+    shape = node.shape or ()
+    return "channels" if channels_first and len(shape) >= 3 else "features"
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """The walks from a layer to the nearest layer of another width, on either side."""
+
+    widths: dict[str, int | None]
+    measure: dict[str, str]
+    joins: frozenset[str]
+    ends: frozenset[str]
+    reshapes: frozenset[str]
+    heads: frozenset[str]
+
+    def wider(self, start: str, step: dict[str, list[str]], forward: bool) -> int:
+        """The widest layer, at least BOTTLENECK_RATIO× wider, that a path from ``start`` meets first.
+
+        0 when no path does.
+
+        The walk goes through layers of ``start``'s own width (a plateau); a path ends at the
+        first layer of another width, which counts when wide enough, or at a change of
+        measure, a reshape, an output or a classifier (uncounted); going forwards, at a join too.
+        At most MAX_BOTTLENECK_HOPS steps and MAX_BOTTLENECK_EDGES edges are looked at.
+        """
+        w = self.widths[start]
+        assert w is not None
+        kind = self.measure[start]
+        seen = {start}
+        frontier = [start]
+        budget = MAX_BOTTLENECK_EDGES
+        found = 0
+        for _ in range(MAX_BOTTLENECK_HOPS):
+            nxt: list[str] = []
+            for n in frontier:
+                for m in step[n]:
+                    budget -= 1
+                    if budget < 0:
+                        return found
+                    if m in seen:
+                        continue
+                    seen.add(m)
+                    mw = self.widths[m]
+                    if mw is None or self.measure[m] != kind or m in self.reshapes or m in self.ends:
+                        continue
+                    if forward and (m in self.joins or m in self.heads):
+                        continue
+                    if mw == w:
+                        nxt.append(m)
+                    elif mw >= BOTTLENECK_RATIO * w:
+                        found = max(found, mw)
+            if not nxt:
+                return found
+            frontier = nxt
+        return found
+
+
+def _runs(
+    graph: Graph, waist: set[str], widths: dict[str, int | None], succ: dict[str, list[str]]
+) -> list[list[str]]:
+    """The waist's layers grouped into runs: connected, of one width, in spec order."""
+    parent = {m: m for m in waist}
+
+    def root(m: str) -> str:
+        while parent[m] != m:
+            parent[m] = parent[parent[m]]
+            m = parent[m]
+        return m
+
+    for m in waist:
+        for r in succ[m]:
+            if r in waist and widths[r] == widths[m]:
+                parent[root(r)] = root(m)
+    runs: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        if n.id in waist:
+            runs.setdefault(root(n.id), []).append(n.id)
+    return list(runs.values())
+
+
+def _waist_mark(run: list[str], nodes: dict[str, Node], succ: dict[str, list[str]]) -> str:
+    """The one layer of a waist's run that carries its mark (see :func:`mark_bottlenecks`)."""
+    members = set(run)
+    below: dict[str, set[str]] = {}
+    for m in reversed(run):  # spec order is a topological order within a run
+        below[m] = set()
+        for r in succ[m]:
+            if r in members:
+                below[m] |= {r} | below.get(r, set())
+    above: dict[str, set[str]] = {m: set() for m in run}
+    for m, after in below.items():
+        for r in after:
+            above[r].add(m)
+    through = [m for m in run if len(below[m]) + len(above[m]) == len(run) - 1] or run
+    return max(
+        through,
+        key=lambda m: (nodes[m].family is OpFamily.SAMPLING, nodes[m].params or 0, -run.index(m)),
+    )
