@@ -62,7 +62,7 @@ def test_pages_views_and_index(specs: Path, tmp_path: Path) -> None:
     lstm = (site / "models" / "lstm.html").read_text()
     assert 'data-view="unrolled"' in lstm  # a recurrent model gets its unrolled view
     assert "394,240" in lstm and "Learning to forget" in lstm
-    assert 'href="https://doi.org/10.1162/neco.1997.9.8.1735"' in lstm
+    assert 'href="https://doi.org/10.1162/089976600300015015"' in lstm
     stage = (site / "models" / "resnet_stage.html").read_text()
     assert 'data-view="stages"' in stage and 'data-view="expanded"' in stage
     # Works offline: no resource from another host.
