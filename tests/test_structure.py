@@ -212,3 +212,129 @@ def test_repetition_names_in_attributes() -> None:
     text = "archdraw: 1\nname: t\ndims: {index: 2}\ninputs: {x: [1, 4]}\nlayers: [relu]\n"
     with pytest.raises(SpecError, match="'index' names a repetition's number"):
         archdraw.analyze(archdraw.loads(text))
+
+
+# -- marks that tell the truth ------------------------------------------------------------------------
+
+
+def marked(graph: Graph) -> list[str]:
+    return [n.id for n in graph.nodes if n.has_role(Role.BOTTLENECK)]
+
+
+def test_a_waist_is_marked_once() -> None:
+    """A run of layers at the waist's width is one waist: one mark, on its heaviest layer."""
+    g = build(
+        "  - {id: r, op: conv2d, channels: 64, kernel: 1}\n  - {id: bn, op: batchnorm}\n  - relu\n"
+        "  - {id: c, op: conv2d, channels: 64, kernel: 3, padding: 1}\n  - {id: bn2, op: batchnorm}\n"
+        "  - {id: e, op: conv2d, channels: 256, kernel: 1}\n  - {op: conv2d, channels: 10, kernel: 1}\n",
+        inputs="x: [N, 256, 8, 8]",
+    )
+    assert marked(g) == ["c"]
+
+
+@pytest.mark.parametrize(
+    "layers, inputs",
+    [
+        # a plateau of equal widths (GNMT's LSTM stack) is no waist
+        (
+            "  - {op: dense, units: 64}\n  - {op: dense, units: 64}\n  - {op: dense, units: 64}\n",
+            "x: [N, 64]",
+        ),
+        # 384 → 256 → 384 is under 2× narrower (AlexNet's conv5)
+        (
+            "  - {op: dense, units: 384}\n  - {op: dense, units: 256}\n  - {op: dense, units: 384}\n",
+            "x: [N, 8]",
+        ),
+        # a flatten changes the measure: 256 maps of 6×6 are not "9216 wider" than 256
+        (
+            "  - {op: conv2d, channels: 256, kernel: 3, padding: 1}\n  - flatten\n"
+            "  - {op: dense, units: 4096}\n",
+            "x: [N, 384, 6, 6]",
+        ),
+        # the wider side after is the vocabulary projection, a classifier
+        ("  - {op: dense, units: 500}\n  - {op: dense, units: 30000, act: softmax}\n", "x: [N, 2000]"),
+        # an embedding of wide features into a wider recurrent layer that does not widen back
+        ("  - {op: dense, units: 500}\n  - {op: lstm, units: 1000}\n", "x: [N, 1, 4096]"),
+    ],
+    ids=["plateau", "under-2x", "flatten", "classifier", "embedding"],
+)
+def test_no_false_waist(layers: str, inputs: str) -> None:
+    assert marked(build(layers, inputs=inputs)) == []
+
+
+def test_a_transformer_encoder_has_no_waist() -> None:
+    """Its residual stream and feed-forward output are no bottleneck (a join is no widening)."""
+    layer = (
+        "  - layers:\n      n1: {op: layernorm, in: x}\n      a: {op: dense, in: n1, units: 512}\n"
+        "      s1: {op: add, in: [a, x]}\n      n2: {op: layernorm, in: s1}\n"
+        "      f1: {op: dense, in: n2, units: 2048, act: relu}\n      f2: {op: dense, in: f1, units: 512}\n"
+        "      d: {op: dropout, in: f2}\n      s2: {op: add, in: [d, s1]}\n    repeat: 2\n"
+    )
+    g = build(layer + "  - {op: dense, units: 1000, act: softmax}\n", inputs="x: [N, 16, 512]")
+    assert marked(g) == []
+
+
+def test_bottleneck_false_switches_a_mark_off_and_true_is_checked() -> None:
+    layers = (
+        "  - {op: dense, units: 512}\n  - {id: code, op: dense, units: 32, BN}\n  - {op: dense, units: 512}\n"
+        "  - {op: dense, units: 784}\n"
+    )
+    assert marked(build(layers.replace(", BN", ""), inputs="x: [N, 784]")) == ["code"]
+    assert marked(build(layers.replace("BN", "bottleneck: false"), inputs="x: [N, 784]")) == []
+    assert marked(build(layers.replace("BN", "bottleneck: true"), inputs="x: [N, 784]")) == ["code"]
+    wide = "  - {id: wide, op: dense, units: 512, bottleneck: true}\n  - {op: dense, units: 10}\n"
+    with pytest.raises(SpecError, match="'wide' is declared a bottleneck, but it is no narrow waist"):
+        build(wide, inputs="x: [N, 64]")
+
+
+def test_bottleneck_false_on_a_block_call_holds_inside_it() -> None:
+    extra = "blocks:\n  squeeze:\n    layers: [{op: dense, units: 32}]\n"
+    layers = (
+        "  - {op: dense, units: 512}\n  - {id: s, block: squeeze, OFF}\n  - {op: dense, units: 512}\n"
+        "  - {op: dense, units: 784}\n"
+    )
+    assert marked(build(layers.replace(", OFF", ""), inputs="x: [N, 784]", extra=extra)) == ["s.dense_1"]
+    assert marked(build(layers.replace("OFF", "bottleneck: false"), inputs="x: [N, 784]", extra=extra)) == []
+
+
+def test_a_projection_shortcut_is_a_skip_path() -> None:
+    g = build(
+        "  a: {op: conv2d, in: x, channels: 64, kernel: 3, padding: 1, act: relu}\n"
+        "  b: {op: conv2d, in: a, channels: 128, kernel: 3, padding: 1}\n  bn: {op: batchnorm, in: b}\n"
+        "  p: {op: conv2d, in: x, channels: 128, kernel: 1}\n  pn: {op: batchnorm, in: p}\n"
+        "  s: {op: add, in: [bn, pn]}\n",
+        inputs="x: [N, 64, 8, 8]",
+    )
+    assert {k: v for k, v in kinds(g).items() if v == "skip"} == {
+        ("x", "p"): "skip",
+        ("p", "pn"): "skip",
+        ("pn", "s"): "skip",
+    }
+    assert [n.id for n in g.nodes if n.has_role(Role.SHORTCUT)] == ["p", "pn"]
+
+
+def test_concatenated_branches_and_summed_losses_are_no_shortcuts() -> None:
+    inception = build(
+        "  a: {op: conv2d, in: x, channels: 8, kernel: 1}\n  r: {op: conv2d, in: x, channels: 4, kernel: 1}\n"
+        "  b: {op: conv2d, in: r, channels: 8, kernel: 3, padding: 1}\n  c: {op: concat, in: [a, b]}\n",
+        inputs="x: [N, 16, 8, 8]",
+    )
+    assert "skip" not in kinds(inception).values()
+    losses = build(
+        "  f: {op: dense, in: x, units: 8}\n  g: {op: dense, in: f, units: 8}\n"
+        "  l1: {op: mse_loss, in: [f, x]}\n  l2: {op: mse_loss, in: [g, x]}\n"
+        "  total: {op: add, in: [l1, l2]}\n"
+    )
+    assert "skip" not in kinds(losses).values()
+
+
+def test_bidirectional_layers_loop_both_ways_and_a_state_is_drawn_once() -> None:
+    g = build("  - {op: lstm, units: 4, bidirectional: true}\n", inputs="x: [N, 5, 3]")
+    loops = sorted((e.delay, e.reverse) for e in g.edges if e.kind is EdgeKind.RECURRENT)
+    assert loops == [(1, False), (1, True)]
+    assert "t+1" in archdraw.to_dot(g) and "t−1" in archdraw.to_dot(g)
+    explicit = build(
+        "  xh: {op: concat, in: [x, h_prev], axis: -1}\n  h: {op: gru, in: xh, units: 4}\n",
+        inputs="x: [N, 1, 4]\n  h_prev: {shape: [N, 1, 4], from: h}",
+    )
+    assert [(e.src, e.dst) for e in explicit.edges if e.kind is EdgeKind.RECURRENT] == [("h", "h_prev")]

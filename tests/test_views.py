@@ -138,3 +138,32 @@ def test_cli_view_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
         )
     assert exc.value.code == 0
     assert "cluster-step" not in capsys.readouterr().out
+
+
+def test_a_folded_shared_repeat_is_a_recursion_loop() -> None:
+    """DRCN: one convolution applied 16 times with the same weights, folded to one copy."""
+    shown, _ = apply_view(analysed("drcn"), View())
+    loops = [e for e in shown.edges if e.kind is EdgeKind.RECURRENT and e.src == e.dst]
+    assert [(e.src, e.label) for e in loops] == [("rec.1.conv", "×16, same weights")]
+    dot = archdraw.to_dot(shown)
+    assert "recursion: the block applied again to its own output, same weights" in dot
+    assert "recurrent edge from an earlier step" not in dot  # no time recurrence in DRCN
+
+
+def test_pooling_switches_are_drawn_apart() -> None:
+    dot = archdraw.to_dot(apply_view(analysed("deconvnet"), View())[0])
+    switches = [line for line in dot.splitlines() if " switches" in line and "->" in line]
+    assert len(switches) == 5 and all(
+        'style="dotted"' in line and 'arrowhead="dot"' in line for line in switches
+    )
+    assert "pooling switches: where each maximum was" in dot
+
+
+def test_what_the_user_asks_for_wins_over_the_budget() -> None:
+    """--expand-repeats on ResNet-152 draws every block, and says the drawing is large."""
+    graph = analysed("resnet152")
+    shown, notes = apply_view(graph, View(expand_repeats=True))
+    assert len(shown.nodes) == len(graph.nodes) and not [n for n in shown.nodes if n.op == "block"]
+    assert notes and "as asked" in notes[0]
+    shallow, _ = apply_view(graph, View(depth=1))
+    assert [n.id for n in shallow.nodes if n.op == "block"] == ["stem", "conv2", "conv3", "conv4", "conv5"]
