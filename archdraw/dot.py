@@ -172,7 +172,7 @@ def describe(node: Node, fan_in: int | None = None) -> str:
 
 
 _UNPOOL_OPS = frozenset({"unpool2d", "maxunpool2d"})
-RESIDUAL_GLYPH = "⊕"  # on a collapsed block whose skip connection runs inside it
+_MEMORY_HOLDERS = frozenset({"memory", "memory_write"})  # ops whose output is a memory
 
 
 def _count_attr(node: Node, name: str) -> int:
@@ -270,7 +270,8 @@ def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tup
         if residual:
             skip = theme.edges[EdgeKind.SKIP].get("color", theme.edge)
             what = "residual" if residual == 1 else f"{residual} residual blocks"
-            lines.append(f'<font point-size="10" color="{skip}">{RESIDUAL_GLYPH} {escape_html(what)}</font>')
+            # In the skip's colour: the word, not a glyph (⊕ is missing from common fonts).
+            lines.append(f'<font point-size="10" color="{skip}"><b>{escape_html(what)}</b></font>')
         if node.note and node.op != "block":
             lines.append(f'<font point-size="9" color="{theme.muted}">{escape_html(node.note)}</font>')
         html = "<br/>".join(lines)
@@ -330,21 +331,61 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             # backwards; dir=back puts the arrowhead at that layer.
             src, dst = dst, src
         lines.append(f"  {src} -> {dst}{_attrs(attrs)}")
+    lines += _state_lines(graph, ids, theme, len(edges))
+    return lines
+
+
+def _state_lines(graph: Graph, ids: Mapping[str, str], theme: Theme, numbered: int) -> list[str]:
+    """An edge from a recurrent layer's fed-back state input back to the layer itself.
+
+    Where a spec feeds a recurrent layer's state back through a state input (for an attention
+    query, say), the layer gets no loop of its own (a state is drawn once); this thin dashed
+    edge says that the state is the layer's own, read at the next step.
+    """
+    nodes = {n.id: n for n in graph.nodes}
+    read = {(e.src, e.dst) for e in graph.edges if e.delay == 0}
+    lines = []
+    color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
+    for e in graph.edges:
+        state, layer = nodes.get(e.dst), nodes.get(e.src)
+        if (
+            e.kind is not EdgeKind.RECURRENT
+            or state is None
+            or layer is None
+            or not state.has_role(Role.STATE)
+            or layer.family is not OpFamily.RECURRENT
+            or (state.id, layer.id) in read
+            or graph.steps
+        ):
+            continue
+        numbered += 1
+        attrs = {
+            "id": f"edge-{numbered}",
+            "class": f"state from-{_css(state.id)} to-{_css(layer.id)}",
+            "tooltip": f"{state.id} → {layer.id} (state)",
+            "color": color,
+            "style": "dashed",
+            "arrowhead": "empty",
+            "constraint": "false",
+        }
+        lines.append(f"  {ids[state.id]} -> {ids[layer.id]}{_attrs(attrs)}")
     return lines
 
 
 def _access(edge: Edge, nodes: Mapping[str, Node]) -> str | None:
     """How an edge reads: 'memory', 'attention' or 'switches', or None for plain data.
 
-    'memory' is data read from or written to a memory, 'attention' data attended over, and
+    'memory' is a memory itself, on its way to a head that reads or writes it, 'attention' data
+    attended over, and
     'switches' a max pooling's switches read by the unpooling that mirrors it.
     """
     if edge.kind is not EdgeKind.DATA:
         return None
     if nodes[edge.dst].op in _UNPOOL_OPS and nodes[edge.src].family is OpFamily.POOLING:
         return "switches"
-    if OpFamily.MEMORY in (nodes[edge.src].family, nodes[edge.dst].family):
-        return "memory"
+    src = nodes[edge.src]
+    if src.op in _MEMORY_HOLDERS or src.has_role(Role.MEMORY):
+        return "memory"  # the edge carries the memory itself (not a head's parameters or reads)
     if nodes[edge.dst].family is OpFamily.ATTENTION:
         return "attention"
     return None
@@ -429,7 +470,11 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
     bottleneck_width = str(max(2, round(float(theme.bottleneck_width))))
     nodes = graph.nodes
     if any(n.has_role(Role.STATE) for n in nodes):
-        marks.append(("state fed back from an earlier step", "rounded,dashed", *theme.state, "2"))
+        own = _state_lines(graph, {n.id: n.id for n in nodes}, theme, 0)
+        text = "state fed back from an earlier step" + (
+            " (a thin dashed arrow: into the layer whose state it is)" if own else ""
+        )
+        marks.append((text, "rounded,dashed", *theme.state, "2"))
     if any(not n.trainable for n in nodes):
         marks.append(
             ("fixed weights (not trained by gradient)", fixed_style, theme.legend_fill, theme.fixed, "2")
@@ -449,8 +494,8 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         )
     if any(_count_attr(n, "residual") for n in nodes):
         rows.append(
-            f'<tr><td width="36" height="12" fixedsize="true"><font point-size="13" color="{skip_color}">'
-            f"{RESIDUAL_GLYPH}</font></td>"
+            f'<tr><td width="36" height="12" fixedsize="true"><font point-size="9" color="{skip_color}">'
+            "<b>residual</b></font></td>"
             '<td align="left">residual block: its shortcut runs inside it</td></tr>'
         )
     if not rows:

@@ -10,7 +10,7 @@ import pytest
 
 import archdraw
 from archdraw.dot import escape_html, escape_string
-from archdraw.ir import EdgeKind, Graph
+from archdraw.ir import EdgeKind, Graph, Role
 from archdraw.views import View, apply_view
 
 from .conftest import SPECS
@@ -51,7 +51,12 @@ def test_every_node_and_edge_drawn_once_with_its_kind(spec: Path) -> None:
     dot = archdraw.to_dot(graph)
     for node in graph.nodes:
         assert dot.count(f'id="layer-{node.id}"') == 1, node.id
-    edge_lines = [line for line in dot.splitlines() if re.match(r"\s*n\d+ -> n\d+ ", line)]
+    lines = [line for line in dot.splitlines() if re.match(r"\s*n\d+ -> n\d+ ", line)]
+    # A state input's thin arrow into the layer whose state it is is drawn beside the graph's edges.
+    edge_lines = [line for line in lines if 'class="state ' not in line]
+    states = {n.id for n in graph.nodes if n.has_role(Role.STATE)}
+    owned = [line for line in lines if 'class="state ' in line]
+    assert all(re.search(r'class="state from-([\w.]+) ', line)[1] in states for line in owned)  # type: ignore[index]
     assert len(edge_lines) == len(graph.edges)
     for kind in EdgeKind:
         drawn = sum(1 for line in edge_lines if f'class="{kind.value} ' in line)

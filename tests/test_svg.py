@@ -34,7 +34,7 @@ def test_svg_structure(spec: Path, engine: str) -> None:
     root = ET.fromstring(svg)
     layer_ids = {g.get("id") for g in groups(root, "layer")}
     assert layer_ids == {f"layer-{n.id}" for n in graph.nodes}
-    edges = groups(root, "edge")
+    edges = [g for g in groups(root, "edge") if "state" not in (g.get("class") or "").split()]
     assert len(edges) == len(graph.edges)
     for kind in EdgeKind:
         expected = sum(1 for e in graph.edges if e.kind is kind)

@@ -83,7 +83,8 @@ def mark_recurrence(graph: Graph) -> Graph:
     """Make delayed edges recurrent, loop recurrent layer ops, and reject undelayed cycles.
 
     A recurrent layer op gets a loop carrying its state from step t−1, unless the spec feeds
-    its state back itself; a bidirectional one a second loop, from step t+1.
+    its state back itself (a delayed edge to itself or to a state input); a bidirectional one a
+    second loop, from step t+1.
     """
     edges: list[Edge] = []
     for e in graph.edges:
@@ -92,7 +93,12 @@ def mark_recurrence(graph: Graph) -> Graph:
         edges.append(e)
     # A state the spec feeds back itself (a state input fed from the layer) is drawn once: the
     # layer gets no loop of its own beside it.
-    fed_back = {e.src for e in edges if e.kind is EdgeKind.RECURRENT and not e.reverse}
+    states = {n.id for n in graph.nodes if n.has_role(Role.STATE)}
+    fed_back = {
+        e.src
+        for e in edges
+        if e.kind is EdgeKind.RECURRENT and not e.reverse and (e.dst == e.src or e.dst in states)
+    }
     backward = {e.src for e in edges if e.kind is EdgeKind.RECURRENT and e.reverse}
     for n in graph.nodes:
         if n.family is OpFamily.RECURRENT and n.id not in fed_back:
