@@ -126,17 +126,11 @@ _RUNNING: set[subprocess.Popen[bytes]] = set()
 def end_engines() -> None:
     """End every layout engine this process is running (and what each started), at once."""
     for proc in list(_RUNNING):
-        try:
-            if os.name == "posix":
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:  # pragma: no cover - no process groups
-                proc.kill()
-        except OSError:
-            pass
+        _signal_group(proc)
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """End the engine's whole process group (it may have started others) and reap it."""
+def _signal_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the engine's whole process group (it may have started others)."""
     try:
         if os.name == "posix":
             os.killpg(proc.pid, signal.SIGKILL)
@@ -144,6 +138,11 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
     except OSError:
         pass  # already gone
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """End the engine's whole process group and reap it."""
+    _signal_group(proc)
     proc.communicate()
 
 
