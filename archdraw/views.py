@@ -422,6 +422,11 @@ def apply_view(graph: Graph, view: View = View()) -> tuple[Graph, tuple[str, ...
 
 def _apply_view(graph: Graph, view: View) -> tuple[Graph, tuple[str, ...]]:
     _check_names(graph, view.expand)
+    if view.unroll and not any(e.kind is EdgeKind.RECURRENT and e.axis == "time" for e in graph.edges):
+        raise ViewError(
+            f"'{graph.name}' has nothing to unroll: no value is carried from one time step to the "
+            "next (no delayed edge in time, no recurrent layer); draw it without --unroll"
+        )
     keep_open = _expanded(graph, view.expand)
     notes: list[str] = []
     tried: dict[int | None, Graph] = {}

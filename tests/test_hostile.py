@@ -375,7 +375,7 @@ def test_integer_digit_limit() -> None:
 
 
 def test_unroll_node_limit() -> None:
-    graph = analysed(ROOT / "specs" / "resnet50.yaml")
+    graph = analysed(ROOT / "specs" / "gnmt.yaml")
     with pytest.raises(archdraw.ViewError, match=str(MAX_UNROLLED_NODES)):
         apply_view(graph, View(unroll=MAX_STEPS, max_nodes=10**6, expand_repeats=True))
 

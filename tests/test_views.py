@@ -109,7 +109,7 @@ def test_bidirectional_layers_unroll_both_ways() -> None:
 
 def test_unroll_is_bounded() -> None:
     with pytest.raises(ViewError, match="unroll fewer steps"):
-        apply_view(analysed("resnet50"), View(unroll=60, expand_repeats=True, max_nodes=100_000))
+        apply_view(analysed("gnmt"), View(unroll=60, expand_repeats=True, max_nodes=100_000))
 
 
 def test_views_are_deterministic() -> None:
@@ -167,3 +167,15 @@ def test_what_the_user_asks_for_wins_over_the_budget() -> None:
     assert notes and "as asked" in notes[0]
     shallow, _ = apply_view(graph, View(depth=1))
     assert [n.id for n in shallow.nodes if n.op == "block"] == ["stem", "conv2", "conv3", "conv4", "conv5"]
+
+
+def test_unrolling_a_model_without_recurrence_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """Three disconnected copies of a feed-forward model would say nothing: a clear message instead."""
+    with pytest.raises(ViewError, match="nothing to unroll"):
+        apply_view(analysed("mlp"), View(unroll=3))
+    with pytest.raises(SystemExit) as exc:
+        main(["render", str(ROOT / "specs" / "elm.yaml"), "--unroll", "3", "-f", "dot", "-o", "-"])
+    assert exc.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "'Extreme learning machine' has nothing to unroll" in err and "Traceback" not in err
+    assert apply_view(analysed("esn"), View(unroll=3))[0].steps == 3  # its reservoir is recurrent
