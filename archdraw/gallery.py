@@ -137,7 +137,7 @@ def _views(graph: Graph) -> list[tuple[str, str, View]]:
     """The views a model's page shows: (key, title, view)."""
     default = View.of(graph.view)
     chosen = [("default", "overview", default)]
-    if any(e.kind is EdgeKind.RECURRENT for e in graph.edges) and not default.unroll:
+    if any(e.kind is EdgeKind.RECURRENT and e.axis == "time" for e in graph.edges) and not default.unroll:
         chosen.append(("unrolled", "unrolled, 3 steps", View(unroll=3)))
     if graph.clusters:
         shown, _ = apply_view(graph, default)
