@@ -16,6 +16,7 @@ whole model, and notes on what it folded on its own.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -468,12 +469,33 @@ def _apply_view(graph: Graph, view: View) -> tuple[Graph, tuple[str, ...]]:
     return result, tuple(notes)
 
 
+_STEP = re.compile(r"\((t|i)(?:\s*([−+-])\s*(\d+))?\)")
+
+
+def step_label(label: str, t: int) -> str:
+    """A label at step ``t``: ``h(t−1)`` is ``h(0)`` at step 1, ``y(i)`` is ``y(2)`` at step 2.
+
+    A step written in a label as ``(t)``, ``(t−k)`` or ``(t+k)`` (or with ``i``, as decoders
+    write it) becomes the number of the step it names; other text is left as it is.
+
+    >>> step_label("previous word S(t−1)", 1), step_label("x(t)", 3), step_label("c(i+1)", 2)
+    ('previous word S(0)', 'x(3)', 'c(3)')
+    """
+
+    def number(found: re.Match[str]) -> str:
+        offset = int(found[3] or 0) * (1 if found[2] == "+" else -1)
+        return f"({t + offset})"
+
+    return _STEP.sub(number, label)
+
+
 def unroll(graph: Graph, steps: int) -> Graph:
     """Draw ``steps`` time steps one after another; delayed edges run from step t − k to step t.
 
     Every node is copied into each step (``h@2`` is ``h`` at step 2), inside a cluster per
     step. A state input keeps its place at each step, fed by the step its value comes from;
-    at the first steps it stands for the initial state. Delays along another axis than time
+    at the first steps nothing feeds it and it is the initial state, drawn and named as such
+    (``h(0)``, not ``h(t−1)``: see :func:`step_label`). Delays along another axis than time
     stay loops. A bidirectional recurrent layer also runs its state from step t + 1 to t.
     """
     if not 1 <= steps <= MAX_STEPS:
@@ -486,6 +508,10 @@ def unroll(graph: Graph, steps: int) -> Graph:
     nodes: list[Node] = []
     clusters: list[Cluster] = []
     edges: list[Edge] = []
+    fed: dict[str, list[Edge]] = {}
+    for e in graph.edges:
+        if e.kind is EdgeKind.RECURRENT and e.axis == "time":
+            fed.setdefault(e.dst, []).append(e)
     for t in range(1, steps + 1):
         step = f"step{t}"
         clusters.append(Cluster(step, f"t = {t}", "", graph.span))
@@ -494,7 +520,14 @@ def unroll(graph: Graph, steps: int) -> Graph:
             clusters.append(replace(c, id=f"{c.id}@{t}", parent=parent))
         for n in graph.nodes:
             cluster = f"{n.cluster}@{t}" if n.cluster else step
-            nodes.append(replace(n, id=f"{n.id}@{t}", cluster=cluster))
+            copy = replace(n, id=f"{n.id}@{t}", cluster=cluster, label=step_label(n.label, t))
+            if n.has_role(Role.STATE) and not any(
+                1 <= (t + e.delay if e.reverse else t - e.delay) <= steps for e in fed.get(n.id, [])
+            ):
+                # Nothing feeds it at this step: it is the initial state, not a fed-back one.
+                roles = tuple(r for r in n.roles if r is not Role.STATE)
+                copy = replace(copy, roles=(*roles, Role.INPUT), note=n.note or "initial state")
+            nodes.append(copy)
         for e in graph.edges:
             if e.kind is EdgeKind.RECURRENT and e.axis == "time":
                 source = t + e.delay if e.reverse else t - e.delay

@@ -179,3 +179,17 @@ def test_unrolling_a_model_without_recurrence_is_refused(capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "'Extreme learning machine' has nothing to unroll" in err and "Traceback" not in err
     assert apply_view(analysed("esn"), View(unroll=3))[0].steps == 3  # its reservoir is recurrent
+
+
+def test_unrolled_labels_name_their_step_and_the_first_state_is_the_initial_one() -> None:
+    """At step 1 nothing feeds h(t−1): it is h(0), the initial state, not a state fed back."""
+    from archdraw.ir import Role
+
+    shown, _ = apply_view(analysed("lstm"), View(unroll=3))
+    nodes = {n.id: n for n in shown.nodes}
+    first, second = nodes["h_prev@1"], nodes["h_prev@2"]
+    assert (first.label, first.note) == ("h(0)", "initial state") and not first.has_role(Role.STATE)
+    assert second.label == "h(1)" and second.has_role(Role.STATE)
+    assert [nodes[f"x@{t}"].label for t in (1, 2, 3)] == ["x(1)", "x(2)", "x(3)"]
+    dot = archdraw.to_dot(shown)
+    assert "h(t−1)" not in dot and "x(t)" not in dot
