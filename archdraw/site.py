@@ -45,6 +45,7 @@ class Site:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.listed = (root / MANIFEST).exists()
         self.owned: set[str] = set(self._read_manifest())
         self.written: set[str] = set()
 
@@ -130,9 +131,15 @@ class Site:
         if not stat.S_ISREG(status.st_mode):
             raise SiteError(f"refusing to write {relative}: it is not a regular file")
         if relative not in self.owned:
+            older = (
+                ""
+                if self.listed
+                else " (a site built by archdraw before 0.2.0 has no list of its files: if this is "
+                "one, delete it and build again)"
+            )
             raise SiteError(
                 f"refusing to replace {self.root / relative}: archdraw did not write it. Move it away, "
-                "or build the gallery into another directory"
+                f"or build the gallery into another directory{older}"
             )
 
     def is_file(self, relative: str) -> bool:
