@@ -335,40 +335,48 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
     return lines
 
 
-def _state_lines(graph: Graph, ids: Mapping[str, str], theme: Theme, numbered: int) -> list[str]:
-    """An edge from a recurrent layer's fed-back state input back to the layer itself.
+def _owned_states(graph: Graph) -> list[tuple[str, str]]:
+    """(state input, recurrent layer) pairs: a layer's state fed back through a state input.
 
     Where a spec feeds a recurrent layer's state back through a state input (for an attention
-    query, say), the layer gets no loop of its own (a state is drawn once); this thin dashed
-    edge says that the state is the layer's own, read at the next step.
+    query, say), the layer gets no loop of its own (a state is drawn once), and the layer does
+    not read that input itself. Unrolled, the steps' own edges say it.
     """
+    if graph.steps:
+        return []
     nodes = {n.id: n for n in graph.nodes}
     read = {(e.src, e.dst) for e in graph.edges if e.delay == 0}
-    lines = []
-    color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
+    pairs = []
     for e in graph.edges:
         state, layer = nodes.get(e.dst), nodes.get(e.src)
         if (
-            e.kind is not EdgeKind.RECURRENT
-            or state is None
-            or layer is None
-            or not state.has_role(Role.STATE)
-            or layer.family is not OpFamily.RECURRENT
-            or (state.id, layer.id) in read
-            or graph.steps
+            e.kind is EdgeKind.RECURRENT
+            and state is not None
+            and layer is not None
+            and state.has_role(Role.STATE)
+            and layer.family is OpFamily.RECURRENT
+            and (state.id, layer.id) not in read
         ):
-            continue
+            pairs.append((state.id, layer.id))
+    return pairs
+
+
+def _state_lines(graph: Graph, ids: Mapping[str, str], theme: Theme, numbered: int) -> list[str]:
+    """A thin dashed edge from each owned state input into its layer: the state is the layer's own."""
+    lines = []
+    color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
+    for state, layer in _owned_states(graph):
         numbered += 1
         attrs = {
             "id": f"edge-{numbered}",
-            "class": f"state from-{_css(state.id)} to-{_css(layer.id)}",
-            "tooltip": f"{state.id} → {layer.id} (state)",
+            "class": f"state from-{_css(state)} to-{_css(layer)}",
+            "tooltip": f"{state} → {layer} (state)",
             "color": color,
             "style": "dashed",
             "arrowhead": "empty",
             "constraint": "false",
         }
-        lines.append(f"  {ids[state.id]} -> {ids[layer.id]}{_attrs(attrs)}")
+        lines.append(f"  {ids[state]} -> {ids[layer]}{_attrs(attrs)}")
     return lines
 
 
@@ -470,9 +478,8 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
     bottleneck_width = str(max(2, round(float(theme.bottleneck_width))))
     nodes = graph.nodes
     if any(n.has_role(Role.STATE) for n in nodes):
-        own = _state_lines(graph, {n.id: n.id for n in nodes}, theme, 0)
         text = "state fed back from an earlier step" + (
-            " (a thin dashed arrow: into the layer whose state it is)" if own else ""
+            " (a thin dashed arrow: into the layer whose state it is)" if _owned_states(graph) else ""
         )
         marks.append((text, "rounded,dashed", *theme.state, "2"))
     if any(not n.trainable for n in nodes):

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .errors import ArchdrawError, did_you_mean
+from .errors import ArchdrawError
 from .ir import (
     Attr,
     Cluster,
@@ -38,6 +38,7 @@ from .ir import (
 )
 from .loader import MAX_STEPS
 from .ops import OPS
+from .passes.expand import unknown_expand_name
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -116,10 +117,9 @@ def _expanded(graph: Graph, names: tuple[str, ...]) -> set[str]:
 
 def _check_names(graph: Graph, names: tuple[str, ...]) -> None:
     """A name to expand that opens nothing is a mistake: say so, with the nearest name."""
-    known = {c.id for c in graph.clusters} | {c.block for c in graph.clusters if c.block}
     for name in names:
-        if name not in known:
-            hint = did_you_mean(name, known) or (" (this spec has no blocks)" if not known else "")
+        hint = unknown_expand_name(name, graph.clusters)
+        if hint is not None:
             raise ViewError(f"cannot expand {name!r}: no block or block call has that name{hint}")
 
 
@@ -146,7 +146,8 @@ def _remap_edges(edges: Iterable[Edge], target: dict[str, str], keep_loops: bool
 
 def _residual_joins(graph: Graph) -> set[str]:
     """The joins a skip connection ends at (a residual sum, a dense block's concat)."""
-    return {e.dst for e in graph.edges if e.kind is EdgeKind.SKIP and graph.node(e.dst).op in _JOIN_OPS}
+    joins = {n.id for n in graph.nodes if n.op in _JOIN_OPS}
+    return {e.dst for e in graph.edges if e.kind is EdgeKind.SKIP and e.dst in joins}
 
 
 def _boundary_shapes(
@@ -489,6 +490,11 @@ def step_label(label: str, t: int) -> str:
     return _STEP.sub(number, label)
 
 
+def _source_step(edge: Edge, t: int) -> int:
+    """The step a recurrent edge into step ``t`` comes from: earlier, or later when reverse."""
+    return t + edge.delay if edge.reverse else t - edge.delay
+
+
 def unroll(graph: Graph, steps: int) -> Graph:
     """Draw ``steps`` time steps one after another; delayed edges run from step t − k to step t.
 
@@ -522,7 +528,7 @@ def unroll(graph: Graph, steps: int) -> Graph:
             cluster = f"{n.cluster}@{t}" if n.cluster else step
             copy = replace(n, id=f"{n.id}@{t}", cluster=cluster, label=step_label(n.label, t))
             if n.has_role(Role.STATE) and not any(
-                1 <= (t + e.delay if e.reverse else t - e.delay) <= steps for e in fed.get(n.id, [])
+                1 <= _source_step(e, t) <= steps for e in fed.get(n.id, [])
             ):
                 # Nothing feeds it at this step: it is the initial state, not a fed-back one.
                 roles = tuple(r for r in n.roles if r is not Role.STATE)
@@ -530,7 +536,7 @@ def unroll(graph: Graph, steps: int) -> Graph:
             nodes.append(copy)
         for e in graph.edges:
             if e.kind is EdgeKind.RECURRENT and e.axis == "time":
-                source = t + e.delay if e.reverse else t - e.delay
+                source = _source_step(e, t)
                 if 1 <= source <= steps:
                     edges.append(replace(e, src=f"{e.src}@{source}", dst=f"{e.dst}@{t}"))
             else:

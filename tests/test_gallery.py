@@ -290,7 +290,9 @@ def _complete(site: Path) -> None:
         assert svg.read_text().rstrip().endswith("</svg>"), svg
 
 
-def _gallery(site: Path, *extra: str) -> subprocess.Popen[bytes]:
+def _gallery(
+    site: Path, *extra: str, engine: str = "bundled", env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -301,11 +303,12 @@ def _gallery(site: Path, *extra: str) -> subprocess.Popen[bytes]:
             "-o",
             str(site),
             "--engine",
-            "bundled",
+            engine,
             *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=env,
     )
 
 
@@ -483,24 +486,7 @@ def test_sigterm_stops_a_parallel_build_and_its_engines_at_once(tmp_path: Path) 
     engine.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     site = tmp_path / "site"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "archdraw",
-            "gallery",
-            str(SPECS),
-            "-o",
-            str(site),
-            "--engine",
-            "dot",
-            "-j",
-            "2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    proc = _gallery(site, "-j", "2", engine="dot", env=env)
     deadline = time.monotonic() + 60
     while len(_slow_engines()) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -35,7 +35,7 @@ from ..loader import MAX_REPEAT
 from ..ops import OPS, AttrType
 from .validate import data_refs
 
-__all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand"]
+__all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand", "unknown_expand_name"]
 
 MAX_NODES = 50_000
 MAX_EDGES = 200_000  # after expansion: a layer reading a long list (through an alias) is many edges
@@ -563,12 +563,22 @@ def expand(graph: Graph) -> Graph:
     )
 
 
+def unknown_expand_name(name: str, clusters: tuple[Cluster, ...]) -> str | None:
+    """None when ``name`` opens a block (a block call's id or a block's name), else a hint.
+
+    The hint is the nearest name, `` (did you mean 'x'?)``, or that the spec has no blocks.
+    """
+    known = {c.id for c in clusters} | {c.block for c in clusters if c.block}
+    if name in known:
+        return None
+    return did_you_mean(name, known) or (" (this spec has no blocks)" if not known else "")
+
+
 def _unknown_expand_names(graph: Graph, clusters: tuple[Cluster, ...]) -> list[Diagnostic]:
     """An error for each name in the spec's ``view: expand`` that opens no block."""
-    known = {c.id for c in clusters} | {c.block for c in clusters if c.block}
     out = []
     for name, span in zip(graph.view.expand, graph.view.expand_spans, strict=False):
-        if name not in known:
-            hint = did_you_mean(name, known) or (" (this spec has no blocks)" if not known else "")
+        hint = unknown_expand_name(name, clusters)
+        if hint is not None:
             out.append(Diagnostic(span, f"view expand: no block or block call is named {name!r}{hint}"))
     return out
