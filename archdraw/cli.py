@@ -23,6 +23,7 @@ import click
 
 from . import __version__
 from .dot import to_dot
+from .drawn import to_drawn
 from .engine import ENGINES, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info, to_text
@@ -34,7 +35,7 @@ from .report import FORMATS as REPORT_FORMATS
 from .report import FileReport, passed, to_github, to_json, to_sarif
 from .source import decode
 from .theme import THEMES
-from .views import DEFAULT_MAX_NODES, View, ViewError, apply_view, check_view
+from .views import DEFAULT_MAX_NODES, DEFAULT_MAX_UNROLLED_NODES, View, ViewError, apply_view, check_view
 from .watch import INTERVAL as WATCH_INTERVAL
 from .watch import watch as watch_file
 
@@ -157,7 +158,8 @@ def cli() -> None:
 @click.option(
     "--max-nodes",
     type=click.IntRange(min=1),
-    help=f"Fold deeper blocks when a view has more nodes than this. [default: {DEFAULT_MAX_NODES}]",
+    help="Fold deeper blocks when a view would draw more nodes than this (an unrolled view: in "
+    f"all its steps). [default: {DEFAULT_MAX_NODES}; unrolled, {DEFAULT_MAX_UNROLLED_NODES}]",
 )
 @click.option(
     "--watch",
@@ -179,7 +181,7 @@ def render(
     max_nodes: int | None,
     watch: bool,
 ) -> None:
-    """Render SPEC as a diagram (svg, png, pdf), as DOT, or as JSON.
+    """Render SPEC as a diagram (svg, png, pdf), as DOT, or as JSON (the drawn view as data).
 
     By default repeats are folded to one copy marked ×N and, past --max-nodes, deeper blocks
     are drawn as single nodes; the spec's 'view:' section and the options here change that.
@@ -267,24 +269,24 @@ def _render_once(
     _report(diagnostics, {})
     if graph is None:
         raise _Exit(EXIT_SPEC)
+    view = View.of(graph.view)
+    view = replace(
+        view,
+        depth=depth if depth is not None else view.depth,
+        expand=expand or view.expand,
+        expand_repeats=expand_repeats or view.expand_repeats,
+        unroll=unroll if unroll is not None else view.unroll,
+        max_nodes=max_nodes if max_nodes is not None else view.max_nodes,
+    )
+    try:
+        shown, notes = apply_view(graph, view)
+    except ViewError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    for note in notes:
+        click.echo(f"archdraw: note: {note}", err=True)
     if fmt == "json":
-        data = (json.dumps(to_info(graph), indent=2, ensure_ascii=False) + "\n").encode()
+        data = (json.dumps(to_drawn(shown, view, notes), indent=2, ensure_ascii=False) + "\n").encode()
     else:
-        view = View.of(graph.view)
-        view = replace(
-            view,
-            depth=depth if depth is not None else view.depth,
-            expand=expand or view.expand,
-            expand_repeats=expand_repeats or view.expand_repeats,
-            unroll=unroll if unroll is not None else view.unroll,
-            max_nodes=max_nodes if max_nodes is not None else view.max_nodes,
-        )
-        try:
-            shown, notes = apply_view(graph, view)
-        except ViewError as exc:
-            _fail(str(exc), EXIT_USAGE)
-        for note in notes:
-            click.echo(f"archdraw: note: {note}", err=True)
         dot = to_dot(shown, theme=theme, rankdir=rankdir)
         if fmt == "dot":
             data = dot.encode()

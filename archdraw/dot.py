@@ -197,8 +197,14 @@ def _css(text: str) -> str:
     return _CLASS_SAFE.sub("_", text)
 
 
-def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tuple[dict[str, str], str]:
-    """(attributes, HTML label) of one node; ``sink`` nodes show their own output shape."""
+def _node_style(
+    node: Node, theme: Theme, fan_in: int | None, sink: bool, again: bool = False
+) -> tuple[dict[str, str], str]:
+    """(attributes, HTML label) of one node; ``sink`` nodes show their own output shape.
+
+    ``again`` marks a copy at a later step of an unrolled view: its weights are those of the
+    first step's copy, so their count is not repeated (the caption has the total).
+    """
     family = node.family
     if family is OpFamily.BLOCK:  # drawn in the colours of the layers inside it
         family = OpFamily(str(node.attr("family") or OpFamily.CUSTOM.value))
@@ -246,7 +252,7 @@ def _node_style(node: Node, theme: Theme, fan_in: int | None, sink: bool) -> tup
         facts = []
         if node.shape is not None and node.op != "input" and sink:
             facts.append(format_shape(node.shape))  # other shapes are on the outgoing edges
-        if node.params:
+        if node.params and not again:
             facts.append(f"{count(node.params)} params")
         if facts:
             lines.append(
@@ -304,10 +310,14 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
         access = _access(e, nodes)
         if access is not None:
             attrs.update(_access_style(access, theme))
-        if graph.steps and e.kind is EdgeKind.RECURRENT and e.src != e.dst:
-            # Unrolled, a state runs forward to a later step; letting it rank the layout keeps
-            # the steps in order (Graphviz does not keep clusters side by side in order).
-            attrs["constraint"] = "true"
+        # Unrolled, a state runs from one step to another (no delay mark: the steps say it).
+        # It does not rank the layout: the steps are level and in order (see _step_lines).
+        between_steps = graph.steps and e.kind is EdgeKind.RECURRENT and e.axis == "time"
+        if between_steps:
+            attrs["constraint"] = "false"
+        if e.initial:
+            attrs.update(_INITIAL_STYLE)
+            attrs["color"] = attrs["fontcolor"] = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
 
         attrs["id"] = f"edge-{index}"
         attrs["class"] = f"{e.kind.value} from-{_css(e.src)} to-{_css(e.dst)}" + (
@@ -315,9 +325,11 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
         )
         attrs["tooltip"] = f"{e.src} → {e.dst} ({e.kind.value})"
         label = e.label
-        if e.kind is EdgeKind.RECURRENT:
+        if e.initial:
+            label = label or "initial state"
+        elif e.kind is EdgeKind.RECURRENT and not between_steps:
             label = label or _delay_mark(e)
-        elif e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not label:
+        elif e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not label and not _fans_out(e, nodes):
             shape = nodes[e.src].shape
             if shape is not None:
                 label = format_shape(shape)
@@ -326,12 +338,95 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             attrs["fontcolor"] = attrs.get("fontcolor", theme.muted)
             attrs["label"] = label
         src, dst = ids[e.src], ids[e.dst]
-        if e.kind is EdgeKind.GRADIENT:
+        if e.kind is EdgeKind.GRADIENT or (between_steps and e.reverse):
             # Drawn from the layer receiving the gradient so it does not pull the layout
-            # backwards; dir=back puts the arrowhead at that layer.
+            # backwards; dir=back puts the arrowhead at that layer. A bidirectional layer's
+            # backward state is drawn so too: beside the forward one, not on top of it.
             src, dst = dst, src
+            attrs["dir"] = "back"
         lines.append(f"  {src} -> {dst}{_attrs(attrs)}")
     lines += _state_lines(graph, ids, theme, len(edges))
+    return lines
+
+
+def _fans_out(edge: Edge, nodes: Mapping[str, Node]) -> bool:
+    """Unrolled, an edge from one loop's steps into another's: one of many alike, unlabelled."""
+    src, dst = nodes[edge.src], nodes[edge.dst]
+    return bool(src.step and dst.step and src.loop != dst.loop)
+
+
+def _step_lines(graph: Graph, ids: Mapping[str, str]) -> list[str]:
+    """Unrolled, the steps in one row: each node level with its copies, the steps in order.
+
+    Every node's copies share a rank (so each step is laid out alike, with no staircase), and
+    a row of invisible marks above each loop's steps, one per step, chained in order and
+    tied to every node of its step, holds the steps left to right (top to bottom for
+    ``rankdir LR``): Graphviz keeps the order of flat edges between nodes outside clusters,
+    not between the clusters themselves, which the state edges from step to step would
+    otherwise reorder. Two loops (an encoder, its decoder) each keep their own order: the
+    decoder's steps, which read the encoder's, come out below or after them.
+    """
+    if not graph.steps:
+        return []
+    copies: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        if n.step:
+            copies.setdefault(n.origin, []).append(n.id)
+    lines = [
+        "  {rank=same; " + " ".join(ids[c] for c in group) + "}"
+        for group in copies.values()
+        if len(group) > 1
+    ]
+    parent = {c.id: c.parent for c in graph.clusters}
+
+    def outermost(cluster: str) -> str:
+        while parent.get(cluster):
+            cluster = parent[cluster]
+        return cluster
+
+    into: dict[str, set[str]] = {n.id: set() for n in graph.nodes}
+    out_of: dict[str, set[str]] = {n.id: set() for n in graph.nodes}
+    for e in graph.edges:
+        if e.kind is not EdgeKind.RECURRENT or e.axis != "time":
+            into[e.dst].add(e.src)
+            out_of[e.src].add(e.dst)
+    held: dict[str, list[str]] = {}
+    loop_of: dict[str, str] = {}
+    for n in graph.nodes:
+        if n.step:
+            step = outermost(n.cluster)
+            held.setdefault(step, []).append(n.id)
+            loop_of[step] = n.loop
+    # What runs once and feeds the steps (an encoder CNN) comes before the first step.
+    stepped = {n.id for n in graph.nodes if n.step}
+    before = [n.id for n in graph.nodes if not n.step and out_of[n.id] & stepped]
+    number = 0
+    for k, loop in enumerate(graph.loops):
+        tops: list[str] = []
+        bottoms: list[str] = []
+        groups = [held[c.id] for c in graph.clusters if loop_of.get(c.id) == loop.id]
+        if k == 0 and before:
+            groups.insert(0, before)
+        for members in groups:
+            number += 1
+            top, bottom = f"step_mark_{number}", f"step_mark_{number}_end"
+            tops.append(top)
+            bottoms.append(bottom)
+            inside = set(members)
+            # From a mark above the steps to every node that starts its step (reads nothing
+            # else in it), and from every node that ends it to a mark below: any other order of
+            # the steps crosses these edges. (Edges to nodes deeper in would pass between the
+            # steps and push the state edges from step to step out of their way.)
+            starts = [m for m in members if not into[m] & inside] or members[:1]
+            ends = [m for m in members if not out_of[m] & inside] or members[-1:]
+            lines.append(f'  {top} [shape=point style=invis width="0.01"]')
+            lines.append(f'  {bottom} [shape=point style=invis width="0.01"]')
+            lines.extend(f"  {top} -> {ids[m]} [style=invis]" for m in starts)
+            lines.extend(f"  {ids[m]} -> {bottom} [style=invis]" for m in ends)
+        if len(tops) > 1:
+            for row in (tops, bottoms):
+                lines.append("  {rank=same; " + " ".join(row) + "}")
+                lines.append("  " + " -> ".join(row) + " [style=invis]")
     return lines
 
 
@@ -415,6 +510,7 @@ def _delay_mark(edge: Edge) -> str:
     return f"{'t' if edge.axis == 'time' else edge.axis}{'+' if edge.reverse else '−'}{edge.delay}"
 
 
+_INITIAL_STYLE = {"style": "dashed", "penwidth": "1.4", "arrowhead": "empty"}
 _EDGE_MEANING = {
     EdgeKind.DATA: "data flow",
     EdgeKind.SKIP: "skip connection",
@@ -439,7 +535,14 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         text = escape_html(_EDGE_MEANING[kind])
         if kind is EdgeKind.RECURRENT and any(e.reverse for e in graph.edges if e.kind is kind):
             text = escape_html("recurrent edge from an earlier (−) or a later (+) step")
-        if kind is EdgeKind.RECURRENT:
+        if kind is EdgeKind.RECURRENT and graph.steps:
+            text = escape_html(
+                "state carried to the next step"
+                + (" (backwards: to the step before)" if any(e.reverse for e in graph.edges) else "")
+            )
+            if any(e.kind is kind and e.axis not in ("time", RECURSION) for e in graph.edges):
+                text += escape_html("; marked along another axis (depth−1)")
+        elif kind is EdgeKind.RECURRENT:
             shown = {
                 (e.reverse, e.axis, e.delay): _delay_mark(e)
                 for e in graph.edges
@@ -451,6 +554,12 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         rows.append(
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="{width}" color="{color}"'
             f'{style_attr}></td><td align="left">{text}</td></tr>'
+        )
+    if any(e.initial for e in graph.edges):
+        color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
+        rows.append(
+            f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="1" color="{color}"'
+            ' style="dashed"></td><td align="left">initial state: the final state of another layer</td></tr>'
         )
     if recursion:
         color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
@@ -478,9 +587,11 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
     bottleneck_width = str(max(2, round(float(theme.bottleneck_width))))
     nodes = graph.nodes
     if any(n.has_role(Role.STATE) for n in nodes):
-        text = "state fed back from an earlier step" + (
-            " (a thin dashed arrow: into the layer whose state it is)" if _owned_states(graph) else ""
-        )
+        text = (
+            "state fed back along another axis, within the step"
+            if graph.steps
+            else "state fed back from an earlier step"
+        ) + (" (a thin dashed arrow: into the layer whose state it is)" if _owned_states(graph) else "")
         marks.append((text, "rounded,dashed", *theme.state, "2"))
     if any(not n.trainable for n in nodes):
         marks.append(
@@ -586,6 +697,11 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
     ]
     sources = {e.src for e in graph.edges if e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and e.delay == 0}
     fan_in = _fan_in(graph)
+    first_copy: dict[str, str] = {}
+    for n in graph.nodes:
+        if n.step:
+            first_copy.setdefault(n.origin, n.id)
+    again = {n.id for n in graph.nodes if n.step and first_copy[n.origin] != n.id}
     children: dict[str, list[Cluster]] = {}
     for c in graph.clusters:
         children.setdefault(c.parent, []).append(c)
@@ -596,7 +712,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
 
     def emit(cluster_id: str, indent: str) -> None:
         for n in members.get(cluster_id, ()):
-            attrs, html = _node_style(n, th, fan_in.get(n.id), n.id not in sources)
+            attrs, html = _node_style(n, th, fan_in.get(n.id), n.id not in sources, n.id in again)
             classes = [
                 "layer",
                 f"op-{n.op}",
@@ -632,6 +748,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
             out.append(f"{indent}}}")
 
     emit("", "  ")
+    out.extend(_step_lines(graph, ids))
     out.extend(_edge_lines(graph, ids, th))
     out.extend(_legend(graph, th))
     out.append("}")

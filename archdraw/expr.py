@@ -1,7 +1,10 @@
 """Safe size expressions over dims and block parameters (``width * 4``, ``H // 2``): no ``eval``.
 
-The grammar is integers, names, parentheses, unary minus and the binary operators
-``+ - * // % **``. Expressions are at most 200 characters, and every intermediate value is
+The grammar is integers, names, parentheses, unary minus, the binary operators
+``+ - * // % **`` and the comparisons ``== != < <= > >=`` (1 when they hold, else 0; for
+conditions such as ``when: step == 1``).
+
+Expressions are at most 200 characters, and every intermediate value is
 bounded, so evaluating one is cheap whatever a spec contains.
 """
 
@@ -19,8 +22,9 @@ __all__ = ["Expr", "ExprError", "evaluate", "names", "parse"]
 MAX_LENGTH = 200
 MAX_VALUE = 10**15
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|//|[-+*%()/]))")
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "%": 2, "**": 3}
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|//|==|!=|<=|>=|[-+*%()/<>]))")
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+_PRECEDENCE = {**dict.fromkeys(_COMPARISONS, 0), "+": 1, "-": 1, "*": 2, "//": 2, "%": 2, "**": 3}
 
 
 class ExprError(ValueError):
@@ -202,6 +206,9 @@ def _wrap(text: str, prec: int, needed: int) -> str:
 
 
 def _apply(op: str, a: int, b: int) -> int:
+    if op in _COMPARISONS:
+        held = {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+        return int(held)
     if op == "+":
         return _bounded(a + b)
     if op == "-":

@@ -6,7 +6,7 @@ from typing import Any
 
 from .ir import Graph, Role, Sym, format_shape
 
-__all__ = ["MAX_LABEL", "to_info", "to_text"]
+__all__ = ["MAX_LABEL", "role_of", "to_info", "to_text"]
 
 MAX_LABEL = 300  # characters of a label in the report (as in the drawing): 50,000 nodes stay small
 
@@ -40,18 +40,26 @@ def to_info(graph: Graph) -> dict[str, Any]:
                 else None,
                 "params": n.params,
                 "macs": n.macs,
-                "role": _role(n.roles),
+                "role": role_of(n.roles),
+                "loop": n.loop or None,
             }
             for n in graph.nodes
         ],
         "edges": [
-            {"src": e.src, "dst": e.dst, "kind": e.kind.value, "delay": e.delay, "reverse": e.reverse}
+            {
+                "src": e.src,
+                "dst": e.dst,
+                "kind": e.kind.value,
+                "delay": e.delay,
+                "reverse": e.reverse,
+                "initial": e.initial,
+            }
             for e in graph.edges
         ],
     }
 
 
-def _role(roles: tuple[Role, ...]) -> str | None:
+def role_of(roles: tuple[Role, ...]) -> str | None:
     """The one role reported: the most specific a node has."""
     for role in (Role.BOTTLENECK, Role.LOSS, Role.STATE, Role.MEMORY, Role.OUTPUT, Role.INPUT, Role.SHORTCUT):
         if role in roles:
@@ -103,7 +111,7 @@ def to_text(graph: Graph) -> str:
     params = [f"{n.params:,}" if n.params else "" for n in graph.nodes]
     params_width = max((len(p) for p in params), default=0)
     for n, shape, count in zip(graph.nodes, shapes, params, strict=True):
-        role = _role(n.roles)
+        role = role_of(n.roles)
         extra = "  ".join(x for x in (role or "", "" if n.trainable else "fixed") if x)
         lines.append(
             f"  {n.id:<{width}}  {n.op:<14} {shape:<{shape_width}}  {count:>{params_width}}  {extra}".rstrip()

@@ -18,6 +18,7 @@ __all__ = [
     "EdgeKind",
     "Graph",
     "Layer",
+    "Loop",
     "Node",
     "OpFamily",
     "Program",
@@ -255,6 +256,11 @@ class Layer:
     repeat_expr: Attr | None = None  # a repeat count written as a size expression
     when: Attr | None = None  # the layer exists only where this expression is not 0
     shared: bool = False
+    #: computed once for the whole sequence, not at every time step (``once: true``)
+    once: bool = False
+    #: a recurrent state's initial value: "zeros", "learned" or the id of the layer whose
+    #: final state it is (``initial:``); "" when not declared
+    initial: Attr | None = None
     shape: tuple[Attr, ...] | None = None
     output: str = ""
     auto_id: bool = False
@@ -331,6 +337,20 @@ class Node:
     shape: tuple[Size, ...] | None = None
     params: int | None = None
     macs: int | None = None
+    #: declared to run once for the whole sequence (``once: true``)
+    once: bool = False
+    #: a condition on the time step (``when: step == 1``), kept as written: the layer exists
+    #: only at the steps where it holds
+    step_when: str = ""
+    #: a recurrent state's declared initial value: "zeros" or "learned" ("" when not declared
+    #: or when another layer's final state is the initial one, which is an edge)
+    initial: str = ""
+    #: the time loop the node runs in (see archdraw.passes.time); "" when it runs once
+    loop: str = ""
+    #: in an unrolled view: the step this copy is drawn at (0: drawn once) and the id of the
+    #: node it is a copy of
+    step: int = 0
+    origin: str = ""
 
     def attr(self, name: str) -> AttrValue:
         """The value of attribute ``name``, or None when absent."""
@@ -359,6 +379,9 @@ class Edge:
     #: a recurrent edge that carries a value from a later step (a bidirectional layer's
     #: backward direction, ``t+1``) rather than an earlier one
     reverse: bool = False
+    #: carries the source's final state in as the destination's initial state (``initial:``),
+    #: once, before the destination's first step; not an input of its computation
+    initial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +391,21 @@ class Totals:
     params: int
     fixed: int
     macs: int
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """A run of time steps: the nodes computed at every step of one sequence.
+
+    ``spine`` is the node the steps are aligned on (the recurrent layer); ``time`` the length
+    of the sequence a recurrent layer runs over, when its input has a time axis (axis 1), or
+    None for a cell written one step at a time.
+    """
+
+    id: str
+    label: str
+    spine: str
+    time: Size | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +429,7 @@ class Graph:
     diagnostics: tuple[Diagnostic, ...] = ()
     totals: Totals | None = None
     steps: int = 0  # time steps drawn by an unrolled view (0: rolled)
+    loops: tuple[Loop, ...] = ()  # the time loops found by archdraw.passes.time
 
     def node(self, node_id: str) -> Node:
         """The node called ``node_id``; KeyError if there is none."""

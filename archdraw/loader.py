@@ -31,6 +31,7 @@ from .ir import (
     EdgeKind,
     Graph,
     Layer,
+    OpFamily,
     Program,
     Ref,
     Reference,
@@ -50,6 +51,7 @@ MAX_SPEC_BYTES = 4 * 1024 * 1024
 MAX_REPEAT = 10_000
 MAX_DELAY = 1_000
 MAX_STEPS = 64  # time steps a view unrolls
+INITIAL_VALUES = ("zeros", "learned")  # what 'initial:' names other than a layer
 MAX_TEXT = 4_000
 _TOO_LARGE = f"spec is larger than {MAX_SPEC_BYTES // 2**20} MiB ({MAX_SPEC_BYTES:,} bytes), archdraw's limit"
 RANKDIRS = ("TB", "LR", "BT", "RL")
@@ -107,6 +109,7 @@ class Value(enum.Enum):
     ROLES = "roles"
     REPEAT = "repeat"
     CONDITION = "condition"  # an integer or a size expression; 0 leaves the layer out
+    INITIAL = "initial"  # a recurrent state's initial value: zeros, learned or a layer id
     SHAPE = "shape"
 
 
@@ -160,7 +163,21 @@ _LAYER_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
         ),
         "repeat": Key(Value.REPEAT, "how many times the layer, block call or group is repeated in a chain"),
         "shared": Key(Value.BOOL, "whether the repetitions share one set of weights"),
-        "when": Key(Value.CONDITION, "0 leaves the layer out (it passes its input on); other values keep it"),
+        "when": Key(
+            Value.CONDITION,
+            "0 leaves the layer out (it passes its input on); other values keep it. A condition on "
+            "'step' (1, 2, …) and 'steps' holds at some time steps only: step == 1, step == steps",
+        ),
+        "once": Key(
+            Value.BOOL,
+            "true: computed once for the whole sequence, not at every time step "
+            "(a CNN encoder, a loss over the sequence)",
+        ),
+        "initial": Key(
+            Value.INITIAL,
+            "a recurrent layer's initial state: zeros (the default), learned, "
+            "or the layer whose final state it starts from",
+        ),
         "output": Key(Value.IDENT, "for inline groups: the inner layer that is the group's result"),
     }
 )
@@ -173,7 +190,16 @@ _INPUT_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
         "from": Key(Value.TARGET, "makes this a state input: the layer whose value is fed back"),
         "delay": Key(Value.DELAY, f"steps the state is fed back over, 1 to {MAX_DELAY} (default 1)"),
         "axis": Key(Value.IDENT, "the axis the delay runs along (default: time)"),
+        "initial": Key(
+            Value.INITIAL,
+            "a state input's value at the first step: zeros (the default), learned, "
+            "or the layer whose final state it is",
+        ),
         "role": _LAYER_KEYS["role"],
+        "once": Key(Value.BOOL, "true: given once for the whole sequence, not at every time step"),
+        "when": Key(
+            Value.CONDITION, "a condition on 'step' and 'steps': the input is given at those steps only"
+        ),
     }
 )
 _REF_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
@@ -574,6 +600,13 @@ class _Reader:
         roles: tuple[Role, ...] | None = None
         if (node := m.get("role")) is not None:
             roles = self.attempt(self.roles, node)
+        once = False
+        if (node := m.get("once")) is not None:
+            once = bool(self.attempt(self.boolean, node, "once"))
+        initial: Attr | None = None
+        if (node := m.get("initial")) is not None:
+            start = self.attempt(self.initial, node)
+            initial = Attr("initial", start, node.span) if start is not None else None
         refused: tuple[Role, ...] = ()
         if (node := m.get("bottleneck")) is not None:
             marked = self.attempt(self.boolean, node, "bottleneck")
@@ -592,7 +625,14 @@ class _Reader:
             trainable=True if trainable is None else trainable,
             roles=roles or (),
             refused=refused,
+            once=once,
+            initial=initial,
         )
+
+    def initial(self, node: YValue) -> str:
+        """``zeros``, ``learned``, or the id of the layer whose final state starts a recurrence."""
+        text = self.string(node, "initial state")
+        return text if text in INITIAL_VALUES else self.ref_target(node)
 
     def roles(self, node: YValue) -> tuple[Role, ...]:
         items = node.items if isinstance(node, YSeq) else (node,)
@@ -698,6 +738,14 @@ class _Reader:
                 self.diagnostics.append(Diagnostic(op_node.span, f"unknown op {op!r}{hint}"))
                 return broken
             attrs = self.attrs(m, op, _LAYER_KEYS)
+            if base.initial is not None and OPS[op].family is not OpFamily.RECURRENT:
+                self.diagnostics.append(
+                    Diagnostic(
+                        base.initial.span,
+                        f"'initial' is the initial state of a recurrent layer; {op} keeps no state "
+                        "(a state input takes 'initial:' too)",
+                    )
+                )
             if layer_id is None:
                 layer_id, auto = self.auto_id(op, counters), True
             return replace(base, id=layer_id, op=op, attrs=attrs, auto_id=auto)
@@ -834,7 +882,7 @@ class _Reader:
                     axis = self.ident(axis_node, "axis") if axis_node is not None else "time"
                     refs = (Ref(self.ref_target(source), source.span, EdgeKind.RECURRENT, delay, axis),)
                 else:
-                    for key_name in ("delay", "axis"):
+                    for key_name in ("delay", "axis", "initial"):
                         if (extra := im.get(key_name)) is not None:
                             self.diagnostics.append(
                                 Diagnostic(
@@ -847,7 +895,11 @@ class _Reader:
                         self.diagnostics.append(
                             Diagnostic(im.span, f"input '{name}' needs 'shape:' (e.g. shape: [N, 784])")
                         )
-                found.append(replace(base, id=name, op="input", refs=refs, shape=shape))
+                when: Attr | None = None
+                if (wn := im.get("when")) is not None:
+                    condition = self.attempt(self.int_or_expr, wn, "when")
+                    when = Attr("when", condition, wn.span) if condition is not None else None
+                found.append(replace(base, id=name, op="input", refs=refs, shape=shape, when=when))
             except _Fail:
                 # Keep the input's name (its error is recorded) so uses of it are not errors too.
                 found.append(Layer(name, key.span, op="input"))

@@ -30,6 +30,7 @@ from .loader import (
     _TOP_KEYS,
     _VIEW_KEYS,
     FORMAT_VERSION,
+    INITIAL_VALUES,
     MAX_DELAY,
     MAX_REPEAT,
     MAX_STEPS,
@@ -154,6 +155,7 @@ def _values() -> dict[Value, Schema]:
             "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}, _ref("expression")]
         },
         Value.CONDITION: _INTEGER,
+        Value.INITIAL: {"anyOf": [{"enum": list(INITIAL_VALUES)}, _ref("target")]},
         Value.SHAPE: _ref("shape"),
     }
 

@@ -16,12 +16,10 @@ whole model, and notes on what it folded on its own.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .errors import ArchdrawError
 from .ir import (
     Attr,
     Cluster,
@@ -36,27 +34,28 @@ from .ir import (
     ViewDefaults,
     format_shape,
 )
-from .loader import MAX_STEPS
 from .ops import OPS
 from .passes.expand import unknown_expand_name
+from .unroll import MAX_UNROLLED_NODES, ViewError, step_label, unroll, unrolled_size
 
 __all__ = [
     "DEFAULT_MAX_NODES",
+    "DEFAULT_MAX_UNROLLED_NODES",
+    "MAX_UNROLLED_NODES",
     "View",
     "ViewError",
     "apply_view",
     "check_view",
     "collapse",
     "fold_repeats",
+    "step_label",
     "unroll",
 ]
 
 DEFAULT_MAX_NODES = 40
-MAX_UNROLLED_NODES = 2_000
-
-
-class ViewError(ArchdrawError, ValueError):
-    """A view that cannot be drawn as asked (the message says what to ask instead)."""
+#: the budget of an unrolled view, for the whole picture: a few steps of a model whose
+#: rolled view fits in DEFAULT_MAX_NODES
+DEFAULT_MAX_UNROLLED_NODES = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,15 @@ class View:
     expand: tuple[str, ...] = ()
     expand_repeats: bool = False
     unroll: int = 0
-    max_nodes: int = DEFAULT_MAX_NODES
+    #: None: DEFAULT_MAX_NODES, or DEFAULT_MAX_UNROLLED_NODES for an unrolled view
+    max_nodes: int | None = None
+
+    @property
+    def budget(self) -> int:
+        """The most nodes the view draws before it folds deeper blocks (the whole picture)."""
+        if self.max_nodes is not None:
+            return self.max_nodes
+        return DEFAULT_MAX_UNROLLED_NODES if self.unroll else DEFAULT_MAX_NODES
 
     @classmethod
     def of(cls, defaults: ViewDefaults) -> View:
@@ -77,7 +84,7 @@ class View:
             expand=defaults.expand,
             expand_repeats=defaults.expand_repeats,
             unroll=defaults.unroll,
-            max_nodes=defaults.max_nodes or DEFAULT_MAX_NODES,
+            max_nodes=defaults.max_nodes,
         )
 
 
@@ -254,6 +261,8 @@ def _block_node(
         shape=out_node.shape,
         params=sum(n.params or 0 for n in members),
         macs=sum(n.macs or 0 for n in members),
+        # A block with a part that runs at every step runs at every step.
+        loop=next((n.loop for n in members if n.loop), ""),
     )
 
 
@@ -424,7 +433,7 @@ def apply_view(graph: Graph, view: View = View()) -> tuple[Graph, tuple[str, ...
 
 def _apply_view(graph: Graph, view: View) -> tuple[Graph, tuple[str, ...]]:
     _check_names(graph, view.expand)
-    if view.unroll and not any(e.kind is EdgeKind.RECURRENT and e.axis == "time" for e in graph.edges):
+    if view.unroll and not graph.loops:
         raise ViewError(
             f"'{graph.name}' has nothing to unroll: no value is carried from one time step to the "
             "next (no delayed edge in time, no recurrent layer); draw it without --unroll"
@@ -439,15 +448,20 @@ def _apply_view(graph: Graph, view: View) -> tuple[Graph, tuple[str, ...]]:
             tried[depth] = g if view.expand_repeats else fold_repeats(g, keep_open)
         return tried[depth]
 
+    def size(g: Graph) -> int:
+        """The nodes drawn: the whole unrolled picture when unrolled."""
+        return unrolled_size(g, view.unroll) if view.unroll else len(g.nodes)
+
     result = shown(view.depth)
-    budget = view.max_nodes if not view.unroll else max(view.max_nodes // view.unroll, 1)
-    if len(result.nodes) > budget and (view.expand_repeats or view.depth is not None):
+    budget = view.budget
+    what = f"{view.unroll} steps unrolled: " if view.unroll else ""
+    if size(result) > budget and (view.expand_repeats or view.depth is not None):
         # Asked for (every repetition, or blocks open to a depth): drawn as asked, however large.
         notes.append(
-            f"{len(result.nodes)} nodes are drawn, more than {budget}, as asked "
+            f"{what}{size(result)} nodes are drawn, more than {budget}, as asked "
             "(--depth folds blocks into single nodes)"
         )
-    elif len(result.nodes) > budget:
+    elif size(result) > budget:
         deepest = max(_depths(graph.clusters).values(), default=0)
         start = deepest if view.depth is None else view.depth - 1
         if start >= 1:
@@ -456,89 +470,15 @@ def _apply_view(graph: Graph, view: View) -> tuple[Graph, tuple[str, ...]]:
             low, high = 1, start
             while low < high:
                 middle = (low + high + 1) // 2
-                if len(shown(middle).nodes) <= budget:
+                if size(shown(middle)) <= budget:
                     low = middle
                 else:
                     high = middle - 1
             notes.append(
-                f"{len(result.nodes)} nodes are more than {budget}: blocks from depth {low} down "
+                f"{what}{size(result)} nodes are more than {budget}: blocks from depth {low} down "
                 "are drawn as single nodes (--depth, --expand or --max-nodes change this)"
             )
             result = shown(low)
     if view.unroll:
         result = unroll(result, view.unroll)
     return result, tuple(notes)
-
-
-_STEP = re.compile(r"\((t|i)(?:\s*([−+-])\s*(\d+))?\)")
-
-
-def step_label(label: str, t: int) -> str:
-    """A label at step ``t``: ``h(t−1)`` is ``h(0)`` at step 1, ``y(i)`` is ``y(2)`` at step 2.
-
-    A step written in a label as ``(t)``, ``(t−k)`` or ``(t+k)`` (or with ``i``, as decoders
-    write it) becomes the number of the step it names; other text is left as it is.
-
-    >>> step_label("previous word S(t−1)", 1), step_label("x(t)", 3), step_label("c(i+1)", 2)
-    ('previous word S(0)', 'x(3)', 'c(3)')
-    """
-
-    def number(found: re.Match[str]) -> str:
-        offset = int(found[3] or 0) * (1 if found[2] == "+" else -1)
-        return f"({t + offset})"
-
-    return _STEP.sub(number, label)
-
-
-def _source_step(edge: Edge, t: int) -> int:
-    """The step a recurrent edge into step ``t`` comes from: earlier, or later when reverse."""
-    return t + edge.delay if edge.reverse else t - edge.delay
-
-
-def unroll(graph: Graph, steps: int) -> Graph:
-    """Draw ``steps`` time steps one after another; delayed edges run from step t − k to step t.
-
-    Every node is copied into each step (``h@2`` is ``h`` at step 2), inside a cluster per
-    step. A state input keeps its place at each step, fed by the step its value comes from;
-    at the first steps nothing feeds it and it is the initial state, drawn and named as such
-    (``h(0)``, not ``h(t−1)``: see :func:`step_label`). Delays along another axis than time
-    stay loops. A bidirectional recurrent layer also runs its state from step t + 1 to t.
-    """
-    if not 1 <= steps <= MAX_STEPS:
-        raise ViewError(f"unroll takes 1 to {MAX_STEPS} steps, not {steps}")
-    if steps * len(graph.nodes) > MAX_UNROLLED_NODES:
-        raise ViewError(
-            f"{steps} steps of {len(graph.nodes)} nodes is more than {MAX_UNROLLED_NODES} nodes; "
-            "unroll fewer steps or fold blocks (--depth)"
-        )
-    nodes: list[Node] = []
-    clusters: list[Cluster] = []
-    edges: list[Edge] = []
-    fed: dict[str, list[Edge]] = {}
-    for e in graph.edges:
-        if e.kind is EdgeKind.RECURRENT and e.axis == "time":
-            fed.setdefault(e.dst, []).append(e)
-    for t in range(1, steps + 1):
-        step = f"step{t}"
-        clusters.append(Cluster(step, f"t = {t}", "", graph.span))
-        for c in graph.clusters:
-            parent = f"{c.parent}@{t}" if c.parent else step
-            clusters.append(replace(c, id=f"{c.id}@{t}", parent=parent))
-        for n in graph.nodes:
-            cluster = f"{n.cluster}@{t}" if n.cluster else step
-            copy = replace(n, id=f"{n.id}@{t}", cluster=cluster, label=step_label(n.label, t))
-            if n.has_role(Role.STATE) and not any(
-                1 <= _source_step(e, t) <= steps for e in fed.get(n.id, [])
-            ):
-                # Nothing feeds it at this step: it is the initial state, not a fed-back one.
-                roles = tuple(r for r in n.roles if r is not Role.STATE)
-                copy = replace(copy, roles=(*roles, Role.INPUT), note=n.note or "initial state")
-            nodes.append(copy)
-        for e in graph.edges:
-            if e.kind is EdgeKind.RECURRENT and e.axis == "time":
-                source = _source_step(e, t)
-                if 1 <= source <= steps:
-                    edges.append(replace(e, src=f"{e.src}@{source}", dst=f"{e.dst}@{t}"))
-            else:
-                edges.append(replace(e, src=f"{e.src}@{t}", dst=f"{e.dst}@{t}"))
-    return replace(graph, nodes=tuple(nodes), edges=tuple(edges), clusters=tuple(clusters), steps=steps)

@@ -96,12 +96,25 @@ def test_info_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(esn) == {"name", "params", "macs", "nodes", "edges"}
     assert esn["name"] == "Echo state network"
     for node in esn["nodes"]:
-        assert set(node) == {"id", "op", "label", "group", "shape", "params", "macs", "role"}
+        assert set(node) == {"id", "op", "label", "group", "shape", "params", "macs", "role", "loop"}
+    # The reservoir's loop holds the input it reads at every step and the readout it feeds.
+    assert {n["id"]: n["loop"] for n in esn["nodes"]} == {
+        "u": "reservoir",
+        "reservoir": "reservoir",
+        "readout": "reservoir",
+    }
     for edge in esn["edges"]:
-        assert set(edge) == {"src", "dst", "kind", "delay", "reverse"}
+        assert set(edge) == {"src", "dst", "kind", "delay", "reverse", "initial"}
         assert edge["kind"] in {"data", "skip", "recurrent", "gradient", "undirected"}
     assert [e for e in esn["edges"] if e["kind"] == "recurrent"] == [
-        {"src": "reservoir", "dst": "reservoir", "kind": "recurrent", "delay": 1, "reverse": False}
+        {
+            "src": "reservoir",
+            "dst": "reservoir",
+            "kind": "recurrent",
+            "delay": 1,
+            "reverse": False,
+            "initial": False,
+        }
     ]
     elm = json.loads(run(capsys, "info", str(ROOT / "specs" / "elm.yaml"), "--json").out)
     assert not [e for e in elm["edges"] if e["kind"] == "recurrent"]

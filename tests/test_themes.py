@@ -186,7 +186,9 @@ def test_legend_lists_only_the_edge_kinds_used(spec: Path, theme: str, view: str
     table = legend(archdraw.to_dot(graph, theme=theme))
     for kind in EdgeKind:
         used = any(e.kind is kind and e.axis != RECURSION for e in graph.edges)
-        meaning = "recurrent edge from an earlier" if kind is EdgeKind.RECURRENT else _EDGE_MEANING[kind]
+        meaning = _EDGE_MEANING[kind]
+        if kind is EdgeKind.RECURRENT:  # unrolled, a state runs from step to step
+            meaning = "state carried to the next step" if graph.steps else "recurrent edge from an earlier"
         assert (meaning in table) == used, kind
     blocks = [n for n in graph.nodes if n.op == "block"]
     marks = {
@@ -195,7 +197,9 @@ def test_legend_lists_only_the_edge_kinds_used(spec: Path, theme: str, view: str
         ">bottleneck<": any(n.has_role(Role.BOTTLENECK) for n in graph.nodes),
         "layer on a shortcut": any(n.has_role(Role.SHORTCUT) for n in graph.nodes),
         "recursion: the block applied again": any(e.axis == RECURSION for e in graph.edges),
-        "or a later (+) step": any(e.reverse for e in graph.edges),
+        ("(backwards: to the step before)" if graph.steps else "or a later (+) step"): any(
+            e.reverse for e in graph.edges
+        ),
         "residual block: its shortcut runs inside it": any(n.attr("residual") for n in blocks),
     }
     for text, used in marks.items():

@@ -26,7 +26,13 @@ from archdraw.theme import THEMES
 from .conftest import ROOT, require_engine
 
 TRUTH = json.loads((ROOT / "tests" / "truth" / "gallery.json").read_text(encoding="utf-8"))
-VIEWS = {"default": [], "depth1": ["--depth", "1"], "expanded": ["--expand-repeats"]}
+# Rolled views: the table says what the model's marks are (tests/test_unroll.py checks the
+# unrolled pictures, which some specs ask for by default).
+VIEWS = {
+    "default": ["--unroll", "0"],
+    "depth1": ["--depth", "1", "--unroll", "0"],
+    "expanded": ["--expand-repeats", "--unroll", "0"],
+}
 SVG = "{http://www.w3.org/2000/svg}"
 SKIP_COLOUR = THEMES["default"].edges[EdgeKind.SKIP]["color"]
 
@@ -58,6 +64,8 @@ def test_info_reports_the_true_marks(name: str, capsys: pytest.CaptureFixture[st
     recurrent = sorted([e["src"], e["dst"], _mark(e)] for e in info["edges"] if e["kind"] == "recurrent")
     # The axis of a delay is the spec's (grid LSTM's depth); its direction and count are info's.
     assert [[s, d, m[-2:]] for s, d, m in recurrent] == [[s, d, m[-2:]] for s, d, m in truth["recurrent"]]
+    # A state started from another layer's final state (initial:) is not a recurrent edge.
+    assert sorted([e["src"], e["dst"]] for e in info["edges"] if e["initial"]) == truth["initial"]
 
 
 # -- the pictures ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Views: folded repeats, collapsed blocks, unrolled steps, node budgets, spec defaults and the CLI."""
+"""Views: folded repeats, collapsed blocks, budgets, spec defaults and the CLI (unrolled: test_unroll.py)."""
 
 from __future__ import annotations
 
@@ -76,37 +76,6 @@ def test_spec_view_defaults() -> None:
     assert "inception3a.cat" in {n.id for n in shown.nodes}
 
 
-def test_unrolled_lstm_has_steps_and_no_back_edge() -> None:
-    graph = analysed("lstm")
-    shown, _ = apply_view(graph, View(unroll=3))
-    assert len(shown.nodes) == 3 * len(graph.nodes)
-    assert {c.id for c in shown.clusters} == {"step1", "step2", "step3"}
-    recurrent = [e for e in shown.edges if e.kind is EdgeKind.RECURRENT]
-    assert sorted((e.src, e.dst) for e in recurrent) == [
-        ("c@1", "c_prev@2"),
-        ("c@2", "c_prev@3"),
-        ("h@1", "h_prev@2"),
-        ("h@2", "h_prev@3"),
-    ]
-    for e in shown.edges:  # every edge stays within a step or runs to a later one
-        assert int(e.src.rsplit("@", 1)[1]) <= int(e.dst.rsplit("@", 1)[1])
-
-
-def test_unrolled_reservoir_chains_its_state() -> None:
-    shown, _ = apply_view(analysed("esn"), View(unroll=2))
-    assert [(e.src, e.dst) for e in shown.edges if e.kind is EdgeKind.RECURRENT] == [
-        ("reservoir@1", "reservoir@2")
-    ]
-
-
-def test_bidirectional_layers_unroll_both_ways() -> None:
-    spec = "archdraw: 1\nname: t\ndims: {N: 1, T: 5}\ninputs: {x: [N, T, 8]}\n"
-    spec += "layers:\n  - {op: lstm, units: 4, bidirectional: true}\n"
-    shown, _ = apply_view(archdraw.analyze(archdraw.loads(spec)), View(unroll=3))
-    pairs = {(e.src, e.dst) for e in shown.edges if e.kind is EdgeKind.RECURRENT}
-    assert ("lstm_1@1", "lstm_1@2") in pairs and ("lstm_1@2", "lstm_1@1") in pairs
-
-
 def test_unroll_is_bounded() -> None:
     with pytest.raises(ViewError, match="unroll fewer steps"):
         apply_view(analysed("gnmt"), View(unroll=60, expand_repeats=True, max_nodes=100_000))
@@ -179,17 +148,3 @@ def test_unrolling_a_model_without_recurrence_is_refused(capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "'Extreme learning machine' has nothing to unroll" in err and "Traceback" not in err
     assert apply_view(analysed("esn"), View(unroll=3))[0].steps == 3  # its reservoir is recurrent
-
-
-def test_unrolled_labels_name_their_step_and_the_first_state_is_the_initial_one() -> None:
-    """At step 1 nothing feeds h(t−1): it is h(0), the initial state, not a state fed back."""
-    from archdraw.ir import Role
-
-    shown, _ = apply_view(analysed("lstm"), View(unroll=3))
-    nodes = {n.id: n for n in shown.nodes}
-    first, second = nodes["h_prev@1"], nodes["h_prev@2"]
-    assert (first.label, first.note) == ("h(0)", "initial state") and not first.has_role(Role.STATE)
-    assert second.label == "h(1)" and second.has_role(Role.STATE)
-    assert [nodes[f"x@{t}"].label for t in (1, 2, 3)] == ["x(1)", "x(2)", "x(3)"]
-    dot = archdraw.to_dot(shown)
-    assert "h(t−1)" not in dot and "x(t)" not in dot

@@ -9,6 +9,7 @@ from ..ir import Graph
 from .expand import expand
 from .shapes import infer_shapes
 from .structure import mark_bottlenecks, mark_recurrence, mark_shortcuts, mark_skips
+from .time import mark_time
 from .validate import validate
 
 __all__ = ["PIPELINE", "Pass", "analyze"]
@@ -24,7 +25,8 @@ class Pass(Protocol):
 
 # The order is a dependency chain: expansion needs valid references, cycles and skips need the
 # expanded edges, shapes need an order free of undelayed cycles, and shortcuts (which compare
-# the axes of what they join) and bottlenecks need shapes.
+# the axes of what they join), bottlenecks and time loops (which follow a sequence's time axis)
+# need shapes.
 PIPELINE: Final[tuple[Pass, ...]] = (
     validate,
     expand,
@@ -33,6 +35,7 @@ PIPELINE: Final[tuple[Pass, ...]] = (
     infer_shapes,
     mark_shortcuts,
     mark_bottlenecks,
+    mark_time,
 )
 
 

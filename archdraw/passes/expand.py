@@ -31,9 +31,9 @@ from ..ir import (
     Span,
     Sym,
 )
-from ..loader import MAX_REPEAT
+from ..loader import INITIAL_VALUES, MAX_REPEAT
 from ..ops import OPS, AttrType
-from .validate import data_refs
+from .validate import STEP_NAMES, data_refs, initial_ref
 
 __all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand", "unknown_expand_name"]
 
@@ -82,6 +82,27 @@ class _Pending:
     own_node: str
     # For block calls and groups, whose own output is known only once they are expanded.
     own_entry: _Entry | None = None
+    initial: bool = False  # ``initial: LAYER``: the edge brings that layer's final state
+
+
+def step_condition(when: Attr | None) -> str:
+    """The text of a ``when:`` that is a condition on the time step, else "".
+
+    Such a condition is kept as written and evaluated at each step of an unrolled view.
+    """
+    if when is None or not isinstance(when.value, str):
+        return ""
+    try:
+        used = expr.names(expr.parse(when.value))
+    except expr.ExprError:
+        return ""
+    return when.value if any(name in STEP_NAMES for name in used) else ""
+
+
+def _initial_value(layer: Layer) -> str:
+    """``zeros`` or ``learned`` when ``initial:`` says so ("" for a layer or nothing)."""
+    value = layer.initial.value if layer.initial is not None else None
+    return value if isinstance(value, str) and value in INITIAL_VALUES else ""
 
 
 class _Expander:
@@ -99,6 +120,8 @@ class _Expander:
         self.top = _Scope({}, None, {})
         self.depth = 0
         self.refusing: list[tuple[Role, ...]] = []  # roles switched off by the calls around
+        # What the calls and groups around say about time: 'once: true', a per-step 'when:'.
+        self.timing: list[tuple[bool, str]] = []
         self.suggest = Suggester()
 
     def error(self, span: Span, message: str) -> None:
@@ -281,14 +304,17 @@ class _Expander:
                 current = [entry.output]
             else:
                 current = [entry.output, *first_inputs[1:]]
-            if layer.when is not None and not self.included(layer.when, env):
+            timed = step_condition(layer.when)
+            if layer.when is not None and not timed and not self.included(layer.when, env):
                 # Left out here: the layer passes its first input on, as an identity would.
                 entry.output = self.pass_through(layer, scope, current, rep_id, entry)
                 entry.reps.append(entry.output)
                 continue
             if layer.op is not None:
-                self.add_node(self.node(layer, rep_id, container, env, frozen))
+                self.add_node(self.node(layer, rep_id, container, env, frozen, timed))
                 self.connect(current, rep_id, layer.span)
+                if (start := initial_ref(layer)) is not None:
+                    self.pending.append(_Pending(start, scope, rep_id, layer.id, rep_id, initial=True))
                 for ref in layer.refs:
                     if rep > 1 and ref in explicit_set and ref not in later:
                         continue  # the first input: repetition k reads repetition k - 1 instead
@@ -326,7 +352,9 @@ class _Expander:
                 raise _TooDeep(layer.span)
             self.depth += 1
             self.refusing.append(layer.refused)  # 'bottleneck: false' on a call holds inside it
+            self.timing.append((layer.once, timed))
             last = self.body(body, inner, f"{rep_id}.", rep_id, current, frozen)
+            self.timing.pop()
             self.refusing.pop()
             self.depth -= 1
             inner.output = inner.names[wanted].output if wanted and wanted in inner.names else last
@@ -355,7 +383,9 @@ class _Expander:
         )
         return ""
 
-    def node(self, layer: Layer, node_id: str, cluster: str, env: dict[str, Size], frozen: bool) -> Node:
+    def node(
+        self, layer: Layer, node_id: str, cluster: str, env: dict[str, Size], frozen: bool, timed: str
+    ) -> Node:
         assert layer.op is not None
         opdef = OPS[layer.op]
         roles = list(layer.roles)
@@ -377,6 +407,9 @@ class _Expander:
             roles=tuple(roles),
             declared_roles=layer.roles,
             refused_roles=tuple(dict.fromkeys((*layer.refused, *(r for rs in self.refusing for r in rs)))),
+            once=layer.once or any(once for once, _ in self.timing),
+            step_when=timed or next((w for _, w in reversed(self.timing) if w), ""),
+            initial=_initial_value(layer),
         )
 
     def inputs(self, scope: _Scope) -> list[str]:
@@ -402,11 +435,16 @@ class _Expander:
                     roles=(role, *inp.roles),
                     declared_roles=inp.roles,
                     shape=shape,
+                    once=inp.once,
+                    step_when=step_condition(inp.when),
+                    initial=_initial_value(inp),
                 )
             )
             scope.names[inp.id] = _Entry(inp.id)
             for ref in inp.refs:
                 self.pending.append(_Pending(ref, scope, inp.id, inp.id, inp.id))
+            if (start := initial_ref(inp)) is not None:
+                self.pending.append(_Pending(start, scope, inp.id, inp.id, inp.id, initial=True))
             if not inp.refs:
                 plain.append(inp.id)
         return plain
@@ -491,7 +529,17 @@ class _Expander:
             ref = pending.ref
             kind = ref.kind if ref.kind is not None else EdgeKind.DATA
             edges.append(
-                Edge(real(src), real(pending.dst), kind, ref.span, ref.delay, ref.axis, ref.label, ref.kind)
+                Edge(
+                    real(src),
+                    real(pending.dst),
+                    kind,
+                    ref.span,
+                    ref.delay,
+                    ref.axis,
+                    ref.label,
+                    ref.kind,
+                    initial=pending.initial,
+                )
             )
         self.edges = [e for e in edges if not e.src.startswith("\0") and not e.dst.startswith("\0")]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import sizes
-from ..ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Totals
+from ..ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Sym, Totals
 from ..ops import OPS
 from ..ops.rules import Call, Result, Shape, ShapeError, show
 from .structure import CARRIES, incoming, topological_order
@@ -151,7 +151,7 @@ def infer_shapes(graph: Graph) -> Graph:
         if found is None:
             updated.append(node)
             continue
-        params = 0 if _shared_copy(node, clusters) else found.params
+        params = 0 if _shared_copy(node, clusters) else found.params + _learned_start(node, found.shape)
         updated.append(replace(node, shape=found.shape, params=params, macs=found.macs))
     totals = None
     if all(n.params is not None for n in updated):
@@ -170,3 +170,24 @@ def infer_shapes(graph: Graph) -> Graph:
                     )
                 )
     return replace(graph, nodes=tuple(updated), diagnostics=(*graph.diagnostics, *diagnostics), totals=totals)
+
+
+def _learned_start(node: Node, shape: Shape) -> int:
+    """The weights of a learned initial state (``initial: learned``): one per state value.
+
+    A state input's values are its shape past the batch axis; a recurrent layer's are its
+    hidden state (and an LSTM's cell state) per layer and direction.
+    """
+    if node.initial != "learned":
+        return 0
+    if node.op == "input":
+        count = 1
+        for size in shape[1:]:
+            count *= sizes.value(size)
+        return count
+    units = node.attr("units")
+    layers = node.attr("num_layers")
+    width = sizes.value(units) if isinstance(units, (int, Sym)) and not isinstance(units, bool) else 0
+    depth = sizes.value(layers) if isinstance(layers, (int, Sym)) and not isinstance(layers, bool) else 1
+    directions = 2 if node.attr("bidirectional") else 1
+    return width * depth * directions * (2 if node.op == "lstm" else 1)

@@ -41,15 +41,18 @@ CARRIES = (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED)
 
 
 def forward_edges(graph: Graph) -> list[Edge]:
-    """The edges data flows along within one step: data and skip edges without a delay."""
-    return [e for e in graph.edges if e.kind in _FORWARD and e.delay == 0]
+    """The edges data flows along within one step: data and skip edges without a delay.
+
+    An initial state brought in from another layer's final state (``initial:``) is not one.
+    """
+    return [e for e in graph.edges if e.kind in _FORWARD and e.delay == 0 and not e.initial]
 
 
 def incoming(graph: Graph, kinds: tuple[EdgeKind, ...] = _FORWARD) -> dict[str, list[Edge]]:
     """Each node's undelayed incoming edges of ``kinds``, in edge order."""
     into: dict[str, list[Edge]] = {n.id: [] for n in graph.nodes}
     for e in graph.edges:
-        if e.kind in kinds and e.delay == 0:
+        if e.kind in kinds and e.delay == 0 and not e.initial:
             into[e.dst].append(e)
     return into
 

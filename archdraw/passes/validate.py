@@ -13,18 +13,31 @@ from dataclasses import dataclass, field, replace
 from .. import expr
 from ..errors import Suggester
 from ..ir import Attr, BlockDef, Body, Diagnostic, EdgeKind, Graph, Layer, Ref, Span
+from ..loader import INITIAL_VALUES
 from ..ops import OPS, AttrType
 
-__all__ = ["REPETITION_NAMES", "data_refs", "validate"]
+__all__ = ["REPETITION_NAMES", "STEP_NAMES", "data_refs", "initial_ref", "validate"]
 
 # Names a layer's expressions may use for the repetition being expanded: its number (from 1),
 # and 1 in the first repetition, else 0 (so 'stride: 1 + first' strides only the first copy).
 REPETITION_NAMES = frozenset({"index", "first"})
+# Names a 'when:' condition may use for the time step: its number (from 1) and how many are
+# drawn. A condition that uses them is evaluated at each step of an unrolled view.
+STEP_NAMES = frozenset({"step", "steps"})
 
 MAX_LISTED = 20  # known names listed in a message
 MAX_RECURSIVE_NAMED = 10  # blocks that use themselves reported with the path they take
 
 _EXPR_TYPES = (AttrType.SIZE, AttrType.INT, AttrType.INTS, AttrType.PADDING, AttrType.SHAPE)
+
+
+def initial_ref(layer: Layer) -> Ref | None:
+    """The reference ``initial: LAYER`` makes (to the layer whose final state starts this one)."""
+    if layer.initial is None or not isinstance(layer.initial.value, str):
+        return None
+    if layer.initial.value in INITIAL_VALUES:
+        return None
+    return Ref(layer.initial.value, layer.initial.span)
 
 
 def data_refs(refs: tuple[Ref, ...]) -> tuple[Ref, ...]:
@@ -122,6 +135,29 @@ class _Validator:
                                 listing = f" (known: {', '.join(known[:MAX_LISTED])}{more})"
                         self.error(attr.span, f"unknown name '{name}' in size expression{hint}{listing}")
 
+    def step_condition(self, when: Attr, env: frozenset[str]) -> bool:
+        """Whether ``when`` is a condition on the time step.
+
+        One that mixes the step with a repetition's names or a block's parameters is an error:
+        it is evaluated at each step of an unrolled view, after expansion.
+        """
+        if not isinstance(when.value, str):
+            return False
+        try:
+            used = set(expr.names(expr.parse(when.value)))
+        except expr.ExprError:
+            return False
+        timed = used & STEP_NAMES - env
+        if not timed:
+            return False
+        other = sorted(used - STEP_NAMES - self.dims)
+        if other:
+            self.error(
+                when.span,
+                f"a condition on the time step may use step, steps and dims, not {', '.join(other)}",
+            )
+        return True
+
     def body(self, body: Body, scope: _Scope, implicit_inputs: int) -> None:
         for layer in body.layers:
             self.declare(scope, layer)
@@ -129,6 +165,8 @@ class _Validator:
         for layer in body.layers:
             for ref in layer.refs:
                 self.check_ref(scope, ref, layer.id)
+            if (start := initial_ref(layer)) is not None:
+                self.check_ref(scope, start, layer.id)
             explicit = len(data_refs(layer.refs))
             takes_none = layer.op is not None and OPS[layer.op].max_inputs == 0
             given = explicit if explicit or not body.sequential or takes_none else previous
@@ -143,7 +181,8 @@ class _Validator:
         # A repetition's own attributes may use its number: 'index' (from 1) and 'first'.
         own = scope.env | REPETITION_NAMES
         if layer.when is not None:
-            self.check_exprs((layer.when,), own, None)
+            self.check_exprs((layer.when,), own | STEP_NAMES, None)
+            self.step_condition(layer.when, scope.env)
         undirected = sum(1 for r in layer.refs if r.kind is EdgeKind.UNDIRECTED)
         if layer.op is not None:
             opdef = OPS[layer.op]
@@ -265,6 +304,16 @@ class _Validator:
         for inp in program.inputs:  # state inputs name layers further down
             for ref in inp.refs:
                 self.check_ref(top, ref, inp.id)
+            if (start := initial_ref(inp)) is not None:
+                self.check_ref(top, start, inp.id)
+            if inp.when is not None:
+                self.check_exprs((inp.when,), self.dims | STEP_NAMES, None)
+                if not self.step_condition(inp.when, self.dims):
+                    self.error(
+                        inp.when.span,
+                        "an input's 'when' says at which time steps it is given: write a condition "
+                        "on 'step' (step == 1 for the first, step == steps for the last)",
+                    )
         for ref in program.outputs:
             self.check_ref(top, ref)
 

@@ -1,0 +1,298 @@
+"""Unrolled in time: the recurrent part drawn once per step, what runs once drawn once.
+
+:func:`unroll` follows the time loops :mod:`archdraw.passes.time` found:
+
+- A node of a loop is copied into every step of it (``h@2`` is ``h`` at step 2), inside a
+  cluster per step, with its label and shape for that step: ``h(t−1)`` reads ``h(0)`` at step
+  1, and a sequence's time axis is dropped (``N×T×F`` is ``N×F``). A node with a condition on
+  the step (``when: step == 1``) is drawn at those steps only.
+- A node that runs once is drawn once, outside the steps, and connected to every step that
+  reads it; what reduces a sequence (a loss over every frame) reads every step; what a
+  sequence ends in (a final state, ``return_sequences: false``) comes from its last step.
+- A state carried from step to step runs straight from the step it is computed at to the
+  step that reads it (``t−k → t``; ``t+k → t`` for a bidirectional layer's backward
+  direction). A state input is drawn at the steps nothing feeds it: there it is the initial
+  state, named as such (and as declared: zeros, learned, or an edge from the final state of
+  the layer given by ``initial:``).
+- Each loop unrolls along its own steps: an encoder's steps, then its decoder's; attention
+  reads every encoder step at every decoder step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from . import expr
+from .errors import ArchdrawError
+from .ir import Cluster, Edge, EdgeKind, Graph, Loop, Node, Role, Size, Sym
+from .loader import MAX_STEPS
+
+__all__ = ["ViewError", "present", "step_label", "unroll", "unrolled_size"]
+
+MAX_UNROLLED_NODES = 2_000
+
+
+class ViewError(ArchdrawError, ValueError):
+    """A view that cannot be drawn as asked (the message says what to ask instead)."""
+
+
+_STEP = re.compile(r"\((t|i|j)(?:\s*([−+-])\s*(\d+))?\)")
+
+
+def step_label(label: str, t: int) -> str:
+    """A label at step ``t``: ``h(t−1)`` is ``h(0)`` at step 1, ``y(i)`` is ``y(2)`` at step 2.
+
+    A step written in a label as ``(t)``, ``(t−k)`` or ``(t+k)`` (or with ``i`` or ``j``, as
+    decoders and encoders write it) becomes the number of the step it names; other text is
+    left as it is.
+
+    >>> step_label("previous word S(t−1)", 1), step_label("x(t)", 3), step_label("c(i+1)", 2)
+    ('previous word S(0)', 'x(3)', 'c(3)')
+    """
+
+    def number(found: re.Match[str]) -> str:
+        offset = int(found[3] or 0) * (1 if found[2] == "+" else -1)
+        return f"({t + offset})"
+
+    return _STEP.sub(number, label)
+
+
+def present(node: Node, t: int, steps: int, dims: dict[str, int]) -> bool:
+    """Whether ``node`` (of a loop) is computed at step ``t`` of ``steps``: its ``when:`` holds."""
+    if not node.step_when:
+        return True
+    try:
+        value = expr.evaluate(expr.parse(node.step_when), {**dims, "step": t, "steps": steps})
+    except expr.ExprError:
+        return False
+    return (value.value if isinstance(value, Sym) else value) != 0
+
+
+def _key(size: Size) -> str:
+    return size.text if isinstance(size, Sym) else str(size)
+
+
+def _per_step(node: Node, loop: Loop) -> tuple[Size, ...] | None:
+    """The node's shape at one step: a sequence's time axis (axis 1) dropped."""
+    shape = node.shape
+    if loop.time is None or shape is None or len(shape) < 2 or _key(shape[1]) != _key(loop.time):
+        return shape
+    return (shape[0], *shape[2:])
+
+
+def _final(node: Node, loop: Loop) -> bool:
+    """Whether a node of a sequence's loop is what the sequence ends in (no time axis left)."""
+    shape = node.shape
+    return (
+        loop.time is not None
+        and shape is not None
+        and not (len(shape) >= 2 and _key(shape[1]) == _key(loop.time))
+    )
+
+
+def unrolled_size(graph: Graph, steps: int) -> int:
+    """How many nodes :func:`unroll` draws for ``graph`` at ``steps`` steps."""
+    dims = {d.name: d.size for d in graph.dims}
+    return sum(
+        1 if not n.loop else sum(present(n, t, steps, dims) for t in range(1, steps + 1)) for n in graph.nodes
+    )
+
+
+def unroll(graph: Graph, steps: int) -> Graph:
+    """Draw ``steps`` time steps of each loop one after another (see the module docstring)."""
+    if not 1 <= steps <= MAX_STEPS:
+        raise ViewError(f"unroll takes 1 to {MAX_STEPS} steps, not {steps}")
+    if not graph.loops:
+        raise ViewError(
+            f"'{graph.name}' has nothing to unroll: no value is carried from one time step to the "
+            "next (no delayed edge in time, no recurrent layer); draw it without --unroll"
+        )
+    drawn = unrolled_size(graph, steps)
+    if drawn > MAX_UNROLLED_NODES:
+        raise ViewError(
+            f"{steps} steps of '{graph.name}' are {drawn:,} nodes, more than {MAX_UNROLLED_NODES:,}; "
+            "unroll fewer steps or fold blocks (--depth)"
+        )
+    return _Unroller(graph, steps).run()
+
+
+class _Unroller:
+    def __init__(self, graph: Graph, steps: int) -> None:
+        self.graph = graph
+        self.steps = steps
+        self.loops = {loop.id: loop for loop in graph.loops}
+        self.position = {loop.id: k for k, loop in enumerate(graph.loops, 1)}
+        self.nodes = {n.id: n for n in graph.nodes}
+        dims = {d.name: d.size for d in graph.dims}
+        self.at: dict[str, list[int]] = {
+            n.id: [t for t in range(1, steps + 1) if present(n, t, steps, dims)] if n.loop else [0]
+            for n in graph.nodes
+        }
+        # What feeds each state input, by a delay in time: where it is fed, it is not drawn.
+        self.feeding: dict[str, list[Edge]] = {}
+        for e in graph.edges:
+            if self.timed(e) and self.nodes[e.dst].has_role(Role.STATE):
+                self.feeding.setdefault(e.dst, []).append(e)
+
+    @staticmethod
+    def timed(e: Edge) -> bool:
+        return e.kind is EdgeKind.RECURRENT and e.axis == "time"
+
+    def copy_id(self, node_id: str, t: int) -> str:
+        return node_id if t == 0 else f"{node_id}@{t}"
+
+    def step_cluster(self, loop: str, t: int) -> str:
+        return f"step{t}" if len(self.loops) == 1 else f"step{self.position[loop]}.{t}"
+
+    def source_step(self, e: Edge, t: int) -> int:
+        """The step a delayed edge into step ``t`` comes from: earlier, or later when reverse."""
+        return t + e.delay if e.reverse else t - e.delay
+
+    def fed_at(self, state: str, t: int) -> Edge | None:
+        """The delayed edge that feeds state input ``state`` at step ``t``, if any step does."""
+        for e in self.feeding.get(state, []):
+            if self.source_step(e, t) in self.at[e.src]:
+                return e
+        return None
+
+    def run(self) -> Graph:
+        graph = self.graph
+        clusters = self.clusters()
+        nodes: list[Node] = []
+        drawn: set[str] = set()
+        for n in graph.nodes:
+            for t in self.at[n.id]:
+                if t and self.fed_at(n.id, t) is not None:
+                    continue  # fed from an earlier step: that step's edge says it
+                nodes.append(self.copy(n, t))
+                drawn.add(self.copy_id(n.id, t))
+        edges: list[Edge] = []
+        seen: set[tuple[str, str, EdgeKind, int, bool, bool, str]] = set()
+        for e in self.edges():
+            key = (e.src, e.dst, e.kind, e.delay, e.reverse, e.initial, e.label)
+            if e.src in drawn and e.dst in drawn and key not in seen:
+                seen.add(key)  # attention's keys and values from one layer: one edge
+                edges.append(e)
+        return replace(graph, nodes=tuple(nodes), edges=tuple(edges), clusters=clusters, steps=self.steps)
+
+    def copy(self, n: Node, t: int) -> Node:
+        if t == 0:
+            return replace(n, origin=n.id)
+        loop = self.loops[n.loop]
+        cluster = (
+            f"{n.cluster}{self.cluster_suffix(n.loop, t)}" if n.cluster else self.step_cluster(n.loop, t)
+        )
+        copy = replace(
+            n,
+            id=self.copy_id(n.id, t),
+            cluster=cluster,
+            label=step_label(n.label, t),
+            note=step_label(n.note, t),
+            shape=_per_step(n, loop),
+            step=t,
+            origin=n.id,
+        )
+        if n.has_role(Role.STATE) and n.id in self.feeding:
+            # Nothing feeds it at this step: it is the initial state, not one fed back. (A
+            # state along another axis, Grid LSTM's depth, is fed within the step: it stays.)
+            roles = tuple(r for r in n.roles if r is not Role.STATE)
+            what = {"zeros": "initial state: zeros", "learned": "learned initial state"}
+            note = what.get(n.initial, "initial state")
+            copy = replace(copy, roles=(*roles, Role.INPUT), note=note)
+        return copy
+
+    def cluster_suffix(self, loop: str, t: int) -> str:
+        return f"@{t}" if len(self.loops) == 1 else f"@{self.position[loop]}.{t}"
+
+    def clusters(self) -> tuple[Cluster, ...]:
+        graph = self.graph
+        by_id = {c.id: c for c in graph.clusters}
+        # Which steps of which loops (and whether once) each cluster holds a drawn node at.
+        held: dict[str, set[tuple[str, int]]] = {c.id: set() for c in graph.clusters}
+        for n in graph.nodes:
+            cid = n.cluster
+            while cid in by_id:
+                for t in self.at[n.id]:
+                    held[cid].add((n.loop, t))
+                cid = by_id[cid].parent
+        out: list[Cluster] = []
+        for loop in graph.loops:
+            prefix = f"{loop.label} · " if loop.label else ""
+            for t in range(1, self.steps + 1):
+                out.append(Cluster(self.step_cluster(loop.id, t), f"{prefix}t = {t}", "", graph.span))
+        for c in graph.clusters:
+            if ("", 0) in held[c.id]:
+                out.append(c)
+            for loop_id, t in sorted(k for k in held[c.id] if k[1]):
+                suffix = self.cluster_suffix(loop_id, t)
+                parent = f"{c.parent}{suffix}" if c.parent else self.step_cluster(loop_id, t)
+                out.append(replace(c, id=f"{c.id}{suffix}", parent=parent))
+        return tuple(out)
+
+    def last(self, node_id: str) -> list[int]:
+        """The step a node's final value is read from: its last (0 for a node drawn once)."""
+        return self.at[node_id][-1:]
+
+    def edges(self) -> list[Edge]:
+        out: list[Edge] = []
+        for e in self.graph.edges:
+            src, dst = self.nodes[e.src], self.nodes[e.dst]
+            if e.initial:
+                for s in self.last(e.src):
+                    for d in self.at[e.dst][:1]:
+                        out.append(replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, d)))
+                continue
+            if self.timed(e):
+                for t in self.at[e.dst]:
+                    s = self.source_step(e, t)
+                    if s in self.at[e.src] and not dst.has_role(Role.STATE):
+                        out.append(
+                            replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, t), label="")
+                        )
+                continue
+            if src.has_role(Role.STATE) and src.loop:
+                out.extend(self.from_state(e))
+                continue
+            out.extend(self.spread(e, src, dst))
+        return out
+
+    def from_state(self, e: Edge) -> list[Edge]:
+        """What a state input feeds: at its initial steps from it, at the others from its source."""
+        state = self.nodes[e.src]
+        out: list[Edge] = []
+        for t in self.at[e.dst] if self.nodes[e.dst].loop == state.loop else []:
+            if t not in self.at[state.id]:
+                continue
+            fed = self.fed_at(state.id, t)
+            if fed is None:
+                out.append(replace(e, src=self.copy_id(state.id, t), dst=self.copy_id(e.dst, t)))
+            else:
+                s = self.source_step(fed, t)
+                out.append(
+                    replace(
+                        e,
+                        src=self.copy_id(fed.src, s),
+                        dst=self.copy_id(e.dst, t),
+                        kind=EdgeKind.RECURRENT,
+                        delay=fed.delay,
+                        reverse=fed.reverse,
+                        label=step_label(state.label, t) if state.label else "",
+                    )
+                )
+        return out
+
+    def spread(self, e: Edge, src: Node, dst: Node) -> list[Edge]:
+        """An edge between copies: step to step in one loop, else from and to every step read."""
+        if src.loop == dst.loop:
+            return [
+                replace(e, src=self.copy_id(e.src, t), dst=self.copy_id(e.dst, t))
+                for t in self.at[e.dst]
+                if t in self.at[e.src]
+            ]
+        sources = self.last(e.src) if src.loop and _final(src, self.loops[src.loop]) else self.at[e.src]
+        return [
+            replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, d))
+            for d in self.at[e.dst]
+            for s in sources
+        ]
