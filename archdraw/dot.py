@@ -400,18 +400,20 @@ def _step_lines(graph: Graph, ids: Mapping[str, str]) -> list[str]:
     # What runs once and feeds the steps (an encoder CNN) comes before the first step.
     stepped = {n.id for n in graph.nodes if n.step}
     before = [n.id for n in graph.nodes if not n.step and out_of[n.id] & stepped]
+    # Rows: one loop's steps follow another's in the same row (an encoder's, then its
+    # decoder's), unless the later loop reads the earlier one at every step (attention over
+    # the encoder's states): then its steps are a row of their own, below.
+    loop_at = {n.id: n.loop for n in graph.nodes if n.step}
+    rows: list[list[tuple[list[str], list[str]]]] = []
     number = 0
     for k, loop in enumerate(graph.loops):
-        tops: list[str] = []
-        bottoms: list[str] = []
         groups = [held[c.id] for c in graph.clusters if loop_of.get(c.id) == loop.id]
         if k == 0 and before:
             groups.insert(0, before)
+        marks: list[tuple[list[str], list[str]]] = []
         for members in groups:
             number += 1
             top, bottom = f"step_mark_{number}", f"step_mark_{number}_end"
-            tops.append(top)
-            bottoms.append(bottom)
             inside = set(members)
             # From a mark above the steps to every node that starts its step (reads nothing
             # else in it), and from every node that ends it to a mark below: any other order of
@@ -423,10 +425,26 @@ def _step_lines(graph: Graph, ids: Mapping[str, str]) -> list[str]:
             lines.append(f'  {bottom} [shape=point style=invis width="0.01"]')
             lines.extend(f"  {top} -> {ids[m]} [style=invis]" for m in starts)
             lines.extend(f"  {ids[m]} -> {bottom} [style=invis]" for m in ends)
-        if len(tops) > 1:
-            for row in (tops, bottoms):
-                lines.append("  {rank=same; " + " ".join(row) + "}")
-                lines.append("  " + " -> ".join(row) + " [style=invis]")
+            marks.append(([top], [bottom]))
+        earlier = {other.id for other in graph.loops[:k]}
+        reads = any(
+            loop_at.get(e.dst) == loop.id and loop_at.get(e.src) in earlier and not e.initial
+            for e in graph.edges
+        )
+        if rows and not reads:  # at most a final state handed on: the same row
+            rows[-1].extend(marks)
+        else:
+            if rows:  # below the row before it
+                lines.extend(
+                    f"  {above} -> {below} [style=invis]" for _, (above,) in rows[-1] for (below,), _ in marks
+                )
+            rows.append(marks)
+    for row in rows:
+        for side in (0, 1):
+            names = [mark[side][0] for mark in row]
+            if len(names) > 1:
+                lines.append("  {rank=same; " + " ".join(names) + "}")
+                lines.append("  " + " -> ".join(names) + " [style=invis]")
     return lines
 
 
@@ -559,7 +577,8 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
         rows.append(
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="1" color="{color}"'
-            ' style="dashed"></td><td align="left">initial state: the final state of another layer</td></tr>'
+            ' style="dashed"></td>'
+            '<td align="left">initial state, from another layer (its last step)</td></tr>'
         )
     if recursion:
         color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)
@@ -631,7 +650,11 @@ def _fan_in(graph: Graph) -> dict[str, int]:
     widths: dict[str, int] = {}
     unknown: set[str] = set()
     for e in graph.edges:
-        if e.kind not in (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED) or e.delay:
+        # Unrolled, a state from the step before that the spec reads through a state input (a
+        # data edge, rolled) is read like any input.
+        carried = e.kind is EdgeKind.RECURRENT and e.declared is EdgeKind.DATA
+        plain = e.kind in (EdgeKind.DATA, EdgeKind.SKIP, EdgeKind.UNDIRECTED) and not e.delay
+        if e.initial or not (plain or carried):
             continue
         shape = shapes[e.src]
         if not shape:

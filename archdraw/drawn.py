@@ -96,6 +96,7 @@ def to_drawn(shown: Graph, view: View, notes: tuple[str, ...]) -> dict[str, Any]
             {
                 "id": c.id,
                 "label": _cut(c.label),
+                "detail": _cut(c.detail) or None,
                 "parent": c.parent or None,
                 "repeat": c.repeat_count if c.repeat_index == 0 else 1,
             }

@@ -25,7 +25,7 @@ from dataclasses import replace
 
 from . import expr
 from .errors import ArchdrawError
-from .ir import Cluster, Edge, EdgeKind, Graph, Loop, Node, Role, Size, Sym
+from .ir import Cluster, Edge, EdgeKind, Graph, Loop, Node, OpFamily, Role, Size, Sym, format_shape
 from .loader import MAX_STEPS
 
 __all__ = ["ViewError", "present", "step_label", "unroll", "unrolled_size"]
@@ -45,13 +45,23 @@ def step_label(label: str, t: int) -> str:
 
     A step written in a label as ``(t)``, ``(t−k)`` or ``(t+k)`` (or with ``i`` or ``j``, as
     decoders and encoders write it) becomes the number of the step it names; other text is
-    left as it is.
+    left as it is. A label that uses two of those letters names two time lines (a decoder's
+    step ``i`` reading an encoder's ``h(j)``): only the first of ``t``, ``i``, ``j`` it uses is
+    this step.
 
     >>> step_label("previous word S(t−1)", 1), step_label("x(t)", 3), step_label("c(i+1)", 2)
     ('previous word S(0)', 'x(3)', 'c(3)')
+    >>> step_label("W s(i−1) + U h(j)", 2)
+    'W s(1) + U h(j)'
     """
+    used = {found[1] for found in _STEP.finditer(label)}
+    if not used:
+        return label
+    letter = next(x for x in "tij" if x in used)
 
     def number(found: re.Match[str]) -> str:
+        if found[1] != letter:
+            return found[0]
         offset = int(found[3] or 0) * (1 if found[2] == "+" else -1)
         return f"({t + offset})"
 
@@ -69,6 +79,11 @@ def present(node: Node, t: int, steps: int, dims: dict[str, int]) -> bool:
     return (value.value if isinstance(value, Sym) else value) != 0
 
 
+def _value(size: Size) -> int:
+    """The example value of a size."""
+    return size.value if isinstance(size, Sym) else size
+
+
 def _key(size: Size) -> str:
     return size.text if isinstance(size, Sym) else str(size)
 
@@ -81,6 +96,23 @@ def _per_step(node: Node, loop: Loop) -> tuple[Size, ...] | None:
     return (shape[0], *shape[2:])
 
 
+def _per_step_text(detail: str, loop: Loop) -> str:
+    """A fold's "shape in → shape out" line at one step: the sequence's time axis dropped."""
+    if loop.time is None or not detail:
+        return detail
+    key = _key(loop.time)
+    shapes = []
+    for text in detail.split(" → "):
+        axes = text.split("×")
+        shapes.append("×".join(axes[:1] + axes[2:]) if len(axes) >= 3 and axes[1] == key else text)
+    return " → ".join(shapes)
+
+
+def _local(node_id: str) -> str:
+    """The id as written inside its block (``stage.2.conv`` is ``conv``)."""
+    return node_id.rsplit(".", 1)[-1]
+
+
 def _final(node: Node, loop: Loop) -> bool:
     """Whether a node of a sequence's loop is what the sequence ends in (no time axis left)."""
     shape = node.shape
@@ -89,6 +121,17 @@ def _final(node: Node, loop: Loop) -> bool:
         and shape is not None
         and not (len(shape) >= 2 and _key(shape[1]) == _key(loop.time))
     )
+
+
+def _steps(loop: Loop, asked: int) -> int:
+    """How many steps of ``loop`` are drawn: as asked, but no more than a fixed length it has."""
+    return min(asked, loop.time) if isinstance(loop.time, int) else asked
+
+
+def _carried(layer: Node, t: int) -> str:
+    """What a recurrent layer carries from step ``t`` to the next: ``h(1), c(1)`` for an LSTM."""
+    held = ("h", "c") if layer.op == "lstm" else ("h",)
+    return ", ".join(f"{v}({t})" for v in held)
 
 
 def unrolled_size(graph: Graph, steps: int) -> int:
@@ -125,15 +168,53 @@ class _Unroller:
         self.position = {loop.id: k for k, loop in enumerate(graph.loops, 1)}
         self.nodes = {n.id: n for n in graph.nodes}
         dims = {d.name: d.size for d in graph.dims}
+        # A sequence of a fixed length (crmn's 6 block summaries) has no more steps than that.
+        self.count = {loop.id: _steps(loop, steps) for loop in graph.loops}
         self.at: dict[str, list[int]] = {
-            n.id: [t for t in range(1, steps + 1) if present(n, t, steps, dims)] if n.loop else [0]
+            n.id: [t for t in range(1, self.count[n.loop] + 1) if present(n, t, self.count[n.loop], dims)]
+            if n.loop
+            else [0]
             for n in graph.nodes
         }
+        # A join that stacks parts computed once into the sequence a loop reads (crmn's block
+        # summaries, concatenated along the time axis): step k reads part k, straight from it.
+        self.stacks: dict[str, list[Edge]] = {}
+        parts: dict[str, list[Edge]] = {}
+        readers: dict[str, set[str]] = {}
+        for e in graph.edges:
+            if e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not e.delay and not e.initial:
+                parts.setdefault(e.dst, []).append(e)
+                readers.setdefault(e.src, set()).add(self.nodes[e.dst].loop)
+        for n in graph.nodes:
+            stacked = parts.get(n.id, [])
+            loops = readers.get(n.id, set())
+            if n.loop or n.op != "concat" or len(loops) != 1 or "" in loops:
+                continue
+            (reader,) = loops
+            length = self.loops[reader].time
+            one_each = all(
+                (shape := self.nodes[e.src].shape) is not None and len(shape) > 1 and shape[1] == 1
+                for e in stacked
+            )
+            if isinstance(length, int) and n.shape and len(stacked) == length == n.shape[1] and one_each:
+                self.stacks[n.id] = stacked
         # What feeds each state input, by a delay in time: where it is fed, it is not drawn.
         self.feeding: dict[str, list[Edge]] = {}
         for e in graph.edges:
             if self.timed(e) and self.nodes[e.dst].has_role(Role.STATE):
                 self.feeding.setdefault(e.dst, []).append(e)
+        # A recurrent layer whose state the spec feeds back through a state input (as an
+        # attention query) that it does not read itself still carries its state to its next
+        # step: attention's decoder GRU s(i) reads s(i−1).
+        read = {(e.src, e.dst) for e in graph.edges if not e.delay}
+        self.owned = [
+            e
+            for e in graph.edges
+            if self.timed(e)
+            and e.dst in self.feeding
+            and self.nodes[e.src].family is OpFamily.RECURRENT
+            and (e.dst, e.src) not in read
+        ]
 
     @staticmethod
     def timed(e: Edge) -> bool:
@@ -162,6 +243,8 @@ class _Unroller:
         nodes: list[Node] = []
         drawn: set[str] = set()
         for n in graph.nodes:
+            if n.id in self.stacks:
+                continue  # each step reads its part straight from where it is computed
             for t in self.at[n.id]:
                 if t and self.fed_at(n.id, t) is not None:
                     continue  # fed from an earlier step: that step's edge says it
@@ -183,12 +266,19 @@ class _Unroller:
         cluster = (
             f"{n.cluster}{self.cluster_suffix(n.loop, t)}" if n.cluster else self.step_cluster(n.loop, t)
         )
+        label = step_label(n.label, t)
+        if label == n.label and _per_step(n, loop) != n.shape:
+            # One element of a sequence (a word of the sentence): it says which.
+            label = f"{n.label or _local(n.id)} ({t})"
+        note = step_label(n.note, t)
+        if _final(n, loop) and t != self.at[n.id][-1]:
+            note = ""  # what the sequence ends in is said at its last step ("its last state is …")
         copy = replace(
             n,
             id=self.copy_id(n.id, t),
             cluster=cluster,
-            label=step_label(n.label, t),
-            note=step_label(n.note, t),
+            label=label,
+            note=note,
             shape=_per_step(n, loop),
             step=t,
             origin=n.id,
@@ -219,15 +309,20 @@ class _Unroller:
         out: list[Cluster] = []
         for loop in graph.loops:
             prefix = f"{loop.label} · " if loop.label else ""
-            for t in range(1, self.steps + 1):
-                out.append(Cluster(self.step_cluster(loop.id, t), f"{prefix}t = {t}", "", graph.span))
+            count = self.count[loop.id]
+            # Fewer steps drawn than a fixed-length sequence has: the last says how many there are.
+            more = f" of {_key(loop.time)}" if loop.time is not None and count < _value(loop.time) else ""
+            for t in range(1, count + 1):
+                label = f"{prefix}t = {t}" + (more if t == count else "")
+                out.append(Cluster(self.step_cluster(loop.id, t), label, "", graph.span))
         for c in graph.clusters:
             if ("", 0) in held[c.id]:
                 out.append(c)
             for loop_id, t in sorted(k for k in held[c.id] if k[1]):
                 suffix = self.cluster_suffix(loop_id, t)
                 parent = f"{c.parent}{suffix}" if c.parent else self.step_cluster(loop_id, t)
-                out.append(replace(c, id=f"{c.id}{suffix}", parent=parent))
+                detail = _per_step_text(c.detail, self.loops[loop_id])
+                out.append(replace(c, id=f"{c.id}{suffix}", parent=parent, detail=detail))
         return tuple(out)
 
     def last(self, node_id: str) -> list[int]:
@@ -236,6 +331,15 @@ class _Unroller:
 
     def edges(self) -> list[Edge]:
         out: list[Edge] = []
+        for e in self.owned:
+            state = self.nodes[e.dst]
+            for t in self.at[e.src]:
+                s = self.source_step(e, t)
+                if s in self.at[e.src]:
+                    label = step_label(state.label, t) if state.label else ""
+                    out.append(
+                        replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.src, t), label=label)
+                    )
         for e in self.graph.edges:
             src, dst = self.nodes[e.src], self.nodes[e.dst]
             if e.initial:
@@ -247,8 +351,9 @@ class _Unroller:
                 for t in self.at[e.dst]:
                     s = self.source_step(e, t)
                     if s in self.at[e.src] and not dst.has_role(Role.STATE):
+                        label = _carried(src, s) if e.src == e.dst else ""
                         out.append(
-                            replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, t), label="")
+                            replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, t), label=label)
                         )
                 continue
             if src.has_role(Role.STATE) and src.loop:
@@ -275,6 +380,8 @@ class _Unroller:
                         src=self.copy_id(fed.src, s),
                         dst=self.copy_id(e.dst, t),
                         kind=EdgeKind.RECURRENT,
+                        # Written as data from the state input: read like an input at this step.
+                        declared=EdgeKind.DATA,
                         delay=fed.delay,
                         reverse=fed.reverse,
                         label=step_label(state.label, t) if state.label else "",
@@ -284,6 +391,13 @@ class _Unroller:
 
     def spread(self, e: Edge, src: Node, dst: Node) -> list[Edge]:
         """An edge between copies: step to step in one loop, else from and to every step read."""
+        if e.src in self.stacks:
+            stacked = self.stacks[e.src]
+            return [
+                replace(stacked[d - 1], dst=self.copy_id(e.dst, d), kind=e.kind)
+                for d in self.at[e.dst]
+                if d <= len(stacked)
+            ]
         if src.loop == dst.loop:
             return [
                 replace(e, src=self.copy_id(e.src, t), dst=self.copy_id(e.dst, t))
@@ -291,8 +405,14 @@ class _Unroller:
                 if t in self.at[e.src]
             ]
         sources = self.last(e.src) if src.loop and _final(src, self.loops[src.loop]) else self.at[e.src]
+        label = e.label
+        if not src.loop and dst.loop and not label:
+            # A sequence computed once, read at each step: each step reads one element of it.
+            element = _per_step(src, self.loops[dst.loop])
+            if element is not None and element != src.shape:
+                label = f"{format_shape(element)}, one per step"
         return [
-            replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, d))
+            replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, d), label=label)
             for d in self.at[e.dst]
             for s in sources
         ]

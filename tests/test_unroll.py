@@ -155,7 +155,15 @@ def test_seq2seq_unrolls_the_encoder_then_the_decoder(capsys: pytest.CaptureFixt
         ("encoder@3", "decoder@1"),
     ]
     labels = [c["label"] for c in view["clusters"] if c["parent"] is None and c["id"].startswith("step")]
-    assert labels == [f"{part} · t = {t}" for part in ("encoder", "decoder") for t in (1, 2, 3)]
+    # The source sentence has S words, three of them drawn; the decoder's length is not fixed.
+    assert labels == [
+        "encoder · t = 1",
+        "encoder · t = 2",
+        "encoder · t = 3 of S",
+        "decoder · t = 1",
+        "decoder · t = 2",
+        "decoder · t = 3",
+    ]
 
 
 def test_attention_reads_every_encoder_step_at_every_decoder_step(capsys: pytest.CaptureFixture[str]) -> None:
@@ -166,9 +174,29 @@ def test_attention_reads_every_encoder_step_at_every_decoder_step(capsys: pytest
 
 
 def test_crmn_draws_its_resnet_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """The memory LSTM reads block k's summary at step k: six steps, no more."""
     view = drawn(capsys, "crmn", "--unroll", "3")
     for n in view["nodes"]:
         assert (n["step"] > 0) == (n["spec_id"] == "memory"), n["id"]
+    graph = archdraw.load(ROOT / "specs" / "crmn.yaml").graph
+    parts = [e.src for e in graph.edges if e.dst == "steps"]
+    assert len(parts) == 6
+    reads = sorted(
+        (e["dst"], e["src"]) for e in view["edges"] if e["dst"].startswith("memory@") and e["kind"] == "data"
+    )
+    assert reads == [(f"memory@{k}", parts[k - 1]) for k in (1, 2, 3)]
+    assert "steps" not in {n["id"] for n in view["nodes"]}  # the stacking join: each step reads its part
+    labels = [c["label"] for c in view["clusters"] if c["id"].startswith("step")]
+    assert labels == ["t = 1", "t = 2", "t = 3 of 6"]
+    # Asked for more steps than the sequence has, it draws the six it has.
+    assert steps_of(drawn(capsys, "crmn", "--unroll", "9"), "memory") == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_fold_inside_a_step_gives_per_step_shapes(capsys: pytest.CaptureFixture[str]) -> None:
+    view = drawn(capsys, "gnmt", "--unroll", "3")
+    for c in view["clusters"]:
+        if c["id"].startswith("enc3_8@"):
+            assert c["detail"] == "N×D → N×D", c
 
 
 @pytest.mark.parametrize("name", RECURRENT)
