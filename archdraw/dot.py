@@ -578,7 +578,7 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         rows.append(
             f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="1" color="{color}"'
             ' style="dashed"></td>'
-            '<td align="left">initial state, from another layer (its last step)</td></tr>'
+            '<td align="left">initial state, from another layer (its final value)</td></tr>'
         )
     if recursion:
         color = theme.edges[EdgeKind.RECURRENT].get("color", theme.edge)

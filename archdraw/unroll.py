@@ -157,7 +157,13 @@ def unroll(graph: Graph, steps: int) -> Graph:
             f"{steps} steps of '{graph.name}' are {drawn:,} nodes, more than {MAX_UNROLLED_NODES:,}; "
             "unroll fewer steps or fold blocks (--depth)"
         )
-    return _Unroller(graph, steps).run()
+    shown = _Unroller(graph, steps).run()
+    if len(shown.nodes) > MAX_UNROLLED_NODES:  # a sequence stacked from parts draws all of them
+        raise ViewError(
+            f"{steps} steps of '{graph.name}' are {len(shown.nodes):,} nodes, more than "
+            f"{MAX_UNROLLED_NODES:,}; unroll fewer steps or fold blocks (--depth)"
+        )
+    return shown
 
 
 class _Unroller:
@@ -168,14 +174,8 @@ class _Unroller:
         self.position = {loop.id: k for k, loop in enumerate(graph.loops, 1)}
         self.nodes = {n.id: n for n in graph.nodes}
         dims = {d.name: d.size for d in graph.dims}
-        # A sequence of a fixed length (crmn's 6 block summaries) has no more steps than that.
+        # A sequence of a fixed length has no more steps than that.
         self.count = {loop.id: _steps(loop, steps) for loop in graph.loops}
-        self.at: dict[str, list[int]] = {
-            n.id: [t for t in range(1, self.count[n.loop] + 1) if present(n, t, self.count[n.loop], dims)]
-            if n.loop
-            else [0]
-            for n in graph.nodes
-        }
         # A join that stacks parts computed once into the sequence a loop reads (crmn's block
         # summaries, concatenated along the time axis): step k reads part k, straight from it.
         self.stacks: dict[str, list[Edge]] = {}
@@ -198,6 +198,14 @@ class _Unroller:
             )
             if isinstance(length, int) and n.shape and len(stacked) == length == n.shape[1] and one_each:
                 self.stacks[n.id] = stacked
+                # Its parts are drawn (once, where they are computed): every one is read.
+                self.count[reader] = length
+        self.at: dict[str, list[int]] = {
+            n.id: [t for t in range(1, self.count[n.loop] + 1) if present(n, t, self.count[n.loop], dims)]
+            if n.loop
+            else [0]
+            for n in graph.nodes
+        }
         # What feeds each state input, by a delay in time: where it is fed, it is not drawn.
         self.feeding: dict[str, list[Edge]] = {}
         for e in graph.edges:
@@ -289,6 +297,8 @@ class _Unroller:
             roles = tuple(r for r in n.roles if r is not Role.STATE)
             what = {"zeros": "initial state: zeros", "learned": "learned initial state"}
             note = what.get(n.initial, "initial state")
+            if n.note:  # what the spec says of it (a start word, padding) holds here too
+                note = f"{note} · {step_label(n.note, t)}"
             copy = replace(copy, roles=(*roles, Role.INPUT), note=note)
         return copy
 
@@ -329,23 +339,50 @@ class _Unroller:
         """The step a node's final value is read from: its last (0 for a node drawn once)."""
         return self.at[node_id][-1:]
 
+    def after(self, node: Node, what: str) -> str:
+        """What an edge of a final value says when its sequence has more steps than are drawn.
+
+        The value is the one after the sequence's last step ("initial state, after step S"),
+        not after the last one drawn.
+        """
+        loop = self.loops.get(node.loop)
+        if loop is None or loop.time is None or self.count[loop.id] >= _value(loop.time):
+            return ""
+        return f"{what + ', ' if what else ''}after step {_key(loop.time)}"
+
     def edges(self) -> list[Edge]:
         out: list[Edge] = []
         for e in self.owned:
-            state = self.nodes[e.dst]
+            layer, state = self.nodes[e.src], self.nodes[e.dst]
             for t in self.at[e.src]:
                 s = self.source_step(e, t)
                 if s in self.at[e.src]:
-                    label = step_label(state.label, t) if state.label else ""
+                    # Named as the spec names the state (s(i−1)), unless it holds more than the
+                    # output the state input gets (an LSTM's cell too).
+                    named = step_label(state.label, t) if state.label and layer.op != "lstm" else ""
+                    label = named or _carried(layer, s)
                     out.append(
                         replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.src, t), label=label)
+                    )
+                elif t in self.at[e.dst]:  # the state input is its initial state here: it starts it
+                    out.append(
+                        Edge(
+                            self.copy_id(e.dst, t),
+                            self.copy_id(e.src, t),
+                            EdgeKind.DATA,
+                            e.span,
+                            label="initial state",
+                        )
                     )
         for e in self.graph.edges:
             src, dst = self.nodes[e.src], self.nodes[e.dst]
             if e.initial:
                 for s in self.last(e.src):
                     for d in self.at[e.dst][:1]:
-                        out.append(replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, d)))
+                        label = e.label or self.after(src, "initial state")
+                        out.append(
+                            replace(e, src=self.copy_id(e.src, s), dst=self.copy_id(e.dst, d), label=label)
+                        )
                 continue
             if self.timed(e):
                 for t in self.at[e.dst]:
@@ -404,8 +441,9 @@ class _Unroller:
                 for t in self.at[e.dst]
                 if t in self.at[e.src]
             ]
-        sources = self.last(e.src) if src.loop and _final(src, self.loops[src.loop]) else self.at[e.src]
-        label = e.label
+        final = bool(src.loop) and _final(src, self.loops[src.loop])
+        sources = self.last(e.src) if final else self.at[e.src]
+        label = e.label or (self.after(src, "") if final else "")
         if not src.loop and dst.loop and not label:
             # A sequence computed once, read at each step: each step reads one element of it.
             element = _per_step(src, self.loops[dst.loop])
