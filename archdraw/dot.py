@@ -9,19 +9,37 @@ from __future__ import annotations
 
 import functools
 import re
+import textwrap
 import unicodedata
 from collections.abc import Mapping
 
-from .ir import AttrValue, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Role, Sym, format_shape
+from . import sizes
+from .ir import AttrValue, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Role, Size, Sym, format_shape
+from .notation import axis, size_text
 from .theme import THEMES, Theme
-from .views import RECURSION
+from .views import COPIES, RECURSION
 
 __all__ = ["describe", "escape_html", "escape_string", "to_dot"]
 
 MAX_LABEL = 300
 _SYMBOLS = {"add": "+", "sub": "−", "mul": "×"}
 _SMALL_OPS = {"add", "sub", "mul", "concat"}
-_ACT_SHORT = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "softmax": "softmax", "none": "", "linear": ""}
+_ACT_SHORT = {
+    "sigmoid": "σ",
+    "tanh": "tanh",
+    "relu": "ReLU",
+    "leaky_relu": "leaky ReLU",
+    "softmax": "softmax",
+    "log_softmax": "log-softmax",
+    "none": "",
+    "linear": "",
+}
+# A word after an underscore that is a subscript, as papers write them: L_y, y_1, h_g, conv4_2.
+_SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9)\]])_([A-Za-z0-9]{1,2}|[0-9]+)(?![A-Za-z0-9_])")
+ARROW_FONT = "DejaVu Sans"  # see _finished
+SUMMARY_WIDTH = 90  # characters of the summary line under the title before it wraps
+# Spaces at the edge of a text run (next to a tag): SVG drops them unless kept as no-break ones.
+_RUN_EDGE = re.compile(r"(?<=>) +| +(?=<)")
 _CLASS_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -44,6 +62,37 @@ def _clean(text: str) -> str:
             break
     cleaned = "".join(out)
     return cleaned if len(cleaned) <= MAX_LABEL else cleaned[: MAX_LABEL - 1] + "…"
+
+
+def written(text: str) -> str:
+    r"""Text of a spec as an HTML-like label: escaped, with subscripts drawn as subscripts.
+
+    An underscore before one or two letters or digits at a word's end is a subscript (``L_y``
+    is L\ :sub:`y`); other underscores are spaces (``content_location``).
+
+    >>> written("label loss L_y"), written("y_1 … y_16"), written("content_location <x>")
+    ('label loss L<sub>y</sub>', 'y<sub>1</sub> … y<sub>16</sub>', 'content location &lt;x&gt;')
+    """
+    escaped = escape_html(text)
+    if "_" not in escaped:
+        return escaped
+    return _SUBSCRIPT.sub(r"<sub>\1</sub>", escaped).replace("_", " ")
+
+
+def _finished(html: str) -> str:
+    """An HTML-like label as drawn: arrows in a font that draws them well, spaces kept.
+
+    No text run starts or ends with a plain space: SVG drops those, and "t−1 recurrent edge"
+    would read "t−1recurrent edge".
+
+    Arial's metric twins (Liberation Sans, which Graphviz finds for Arial, and the bundled
+    engine's Arimo) draw ``→`` small and low; DejaVu Sans draws it at the height of the text,
+    and the bundled engine, which has no DejaVu, falls back to its own serif's arrow.
+    """
+    for arrow in "→↔":
+        if arrow in html:
+            html = html.replace(arrow, f'<font face="{ARROW_FONT}">{arrow}</font>')
+    return _RUN_EDGE.sub(lambda m: "\u00a0" * len(m.group(0)), html)
 
 
 def escape_html(text: str) -> str:
@@ -75,10 +124,10 @@ def escape_string(text: str) -> str:
 
 
 def _value(value: AttrValue) -> str:
-    if isinstance(value, tuple):
-        return "×".join(_value(v) for v in value)
+    if isinstance(value, tuple):  # a shape or a kernel: a compound size in parentheses
+        return "×".join(axis(v.text) if isinstance(v, Sym) else _value(v) for v in value)
     if isinstance(value, Sym):
-        return value.text
+        return size_text(value.text)
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -105,10 +154,21 @@ def count(number: int) -> str:
     return str(number)
 
 
-def describe(node: Node, fan_in: int | None = None) -> str:
+_KERNEL_OPS = {
+    "conv": "conv",
+    "conv_transpose": "transposed conv",
+    "maxpool": "max pool",
+    "avgpool": "avg pool",
+    "unpool": "unpool",
+    "maxunpool": "max unpool",
+}
+
+
+def describe(node: Node, fan_in: Size | None = None, linked: bool = False) -> str:
     """A short account of what a node computes, for the line under its title.
 
-    ``fan_in`` is the width of the node's inputs where shapes are known (``dense 384→256``).
+    ``fan_in`` is the width of the node's inputs where shapes are known (``dense 384→256``);
+    ``linked``: they come in by undirected links, which have no direction (``784 ↔ 500``).
     """
     op, a = node.op, node.attr
     act = _ACT_SHORT.get(str(a("act") or "none"), str(a("act")))
@@ -116,16 +176,21 @@ def describe(node: Node, fan_in: int | None = None) -> str:
     if op == "input":
         return format_shape(node.shape) if node.shape else "input"
     if op == "dense":
-        into = f"{fan_in} → " if fan_in is not None else ""
+        if linked and fan_in is not None:
+            return f"{_value(fan_in)} ↔ {_value(a('units'))} symmetric{suffix}"
+        into = f"{_value(fan_in)} → " if fan_in is not None else ""
         return f"dense {into}{_value(a('units'))}{suffix}"
-    if op.startswith(("conv", "maxpool", "avgpool", "unpool")):
+    if op.startswith(("conv", "maxpool", "avgpool", "unpool", "maxunpool")):
+        # As papers write them: "7×7 conv, 64, /2", "3×3 max pool, /2".
         dims = 1 if op.endswith("1d") else 3 if op.endswith("3d") else 2
-        text = f"{op} {_pair(a('kernel'), dims)}"
-        stride = a("stride")
-        if stride not in (None, 1):
-            text += f" /{_value(stride)}"
+        name = _KERNEL_OPS.get(op.rstrip("123d").rstrip("_"), op.replace("_", " "))
+        kernel = _pair(a("kernel"), dims)
+        text = f"{name} {kernel}" if dims == 1 else f"{kernel} {name}"
         if a("channels") is not None:
             text += f", {_value(a('channels'))}"
+        stride = a("stride")
+        if stride not in (None, 1):
+            text += f", /{_value(stride)}"
         if a("groups") not in (None, 1):
             text += f", groups {_value(a('groups'))}"
         if a("dilation") not in (None, 1):
@@ -155,7 +220,9 @@ def describe(node: Node, fan_in: int | None = None) -> str:
     if op == "upsample":
         return f"upsample ×{_value(a('scale') or 2)}"
     if op in ("adaptive_avgpool2d", "adaptive_maxpool2d"):
-        return f"{op.replace('adaptive_', 'adaptive ')} → {_pair(a('size'))}"
+        return f"adaptive {'avg' if 'avg' in op else 'max'} pool → {_pair(a('size'))}"
+    if op in ("global_avgpool", "global_maxpool"):
+        return f"global {'avg' if 'avg' in op else 'max'} pool"
     if op == "reshape":
         return f"reshape {_value(a('shape'))}"
     if op == "noise":
@@ -189,7 +256,7 @@ def _local_id(node_id: str) -> str:
 def _attrs(attrs: Mapping[str, str], html_label: str | None = None) -> str:
     parts = [f"{k}={escape_string(v)}" for k, v in sorted(attrs.items())]
     if html_label is not None:
-        parts.append(f"label=<{html_label}>")
+        parts.append(f"label=<{_finished(html_label)}>")
     return " [" + " ".join(parts) + "]" if parts else ""
 
 
@@ -198,7 +265,7 @@ def _css(text: str) -> str:
 
 
 def _node_style(
-    node: Node, theme: Theme, fan_in: int | None, sink: bool, again: bool = False
+    node: Node, theme: Theme, fan_in: Size | None, sink: bool, again: bool = False, linked: bool = False
 ) -> tuple[dict[str, str], str]:
     """(attributes, HTML label) of one node; ``sink`` nodes show their own output shape.
 
@@ -235,31 +302,37 @@ def _node_style(
         else:
             attrs["shape"] = "box"
             style.insert(0, "rounded")
-        detail = describe(node, fan_in)
+        detail = describe(node, fan_in, linked)
         if node.label or node.family not in (
             OpFamily.ACTIVATION,
             OpFamily.REGULARIZATION,
             OpFamily.RESHAPE,
             OpFamily.MERGE,
         ):
-            title = node.label or _local_id(node.id)
-            lines = [f"<b>{escape_html(title)}</b>"]
+            if not node.label and node.auto_id and detail:
+                # An id archdraw made up (conv2d_1) says nothing: the layer is titled by what it is.
+                title, detail = detail, ""
+            else:
+                title = node.label or _local_id(node.id)
+            lines = [f"<b>{written(title)}</b>"]
             if detail and detail != title:
-                lines.append(f'<font point-size="10">{escape_html(detail)}</font>')
+                lines.append(f'<font point-size="10">{written(detail)}</font>')
         else:
             # A plain op says what it is; its id adds nothing (it is in the tooltip).
-            lines = [escape_html(detail)]
+            lines = [written(detail)]
         facts = []
         if node.shape is not None and node.op != "input" and sink:
             facts.append(format_shape(node.shape))  # other shapes are on the outgoing edges
+        copies = node.attr(COPIES)
         if node.params and not again:
-            facts.append(f"{count(node.params)} params")
+            every = f" in all {copies}" if isinstance(copies, int) and copies > 1 else ""
+            facts.append(f"{count(node.params)} params{every}")
         if facts:
             lines.append(
                 f'<font point-size="9" color="{theme.muted}">{escape_html(" · ".join(facts))}</font>'
             )
         tags = []
-        if not node.trainable:
+        if not node.trainable and (node.params or node.op == "block"):  # a pool has no weights
             tags.append("fixed weights")
         if node.has_role(Role.BOTTLENECK):
             tags.append("bottleneck")
@@ -279,7 +352,7 @@ def _node_style(
             # In the skip's colour: the word, not a glyph (⊕ is missing from common fonts).
             lines.append(f'<font point-size="10" color="{skip}"><b>{escape_html(what)}</b></font>')
         if node.note and node.op != "block":
-            lines.append(f'<font point-size="9" color="{theme.muted}">{escape_html(node.note)}</font>')
+            lines.append(f'<font point-size="9" color="{theme.muted}">{written(node.note)}</font>')
         html = "<br/>".join(lines)
     if not node.trainable:
         style.append(theme.fixed_style)
@@ -336,7 +409,6 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
         if label:
             attrs["fontsize"] = "9"
             attrs["fontcolor"] = attrs.get("fontcolor", theme.muted)
-            attrs["label"] = label
         src, dst = ids[e.src], ids[e.dst]
         if e.kind is EdgeKind.GRADIENT or (between_steps and e.reverse):
             # Drawn from the layer receiving the gradient so it does not pull the layout
@@ -344,7 +416,8 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             # backward state is drawn so too: beside the forward one, not on top of it.
             src, dst = dst, src
             attrs["dir"] = "back"
-        lines.append(f"  {src} -> {dst}{_attrs(attrs)}")
+        # An HTML-like label, so that a subscript in it (L_d) is drawn as one.
+        lines.append(f"  {src} -> {dst}{_attrs(attrs, written(label) if label else None)}")
     lines += _state_lines(graph, ids, theme, len(edges))
     return lines
 
@@ -520,6 +593,13 @@ def _access_style(access: str, theme: Theme) -> dict[str, str]:
     family = OpFamily.MEMORY if access == "memory" else OpFamily.ATTENTION
     color = theme.families[family][1]
     head = "diamond" if access == "memory" else "empty"
+    if access == "attention" and theme.double_reads:  # two parallel lines: plain in greyscale
+        return {
+            "color": f"{color}:{theme.background}:{color}",
+            "penwidth": "1",
+            "arrowhead": head,
+            "fontcolor": color,
+        }
     return {"color": color, "penwidth": "1.6", "arrowhead": head, "fontcolor": color}
 
 
@@ -595,8 +675,15 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         if any(_access(e, nodes_by_id) == access for e in graph.edges):
             look = _access_style(access, theme)
             dotted = ' style="dotted"' if look.get("style") == "dotted" else ""
+            color = look["color"].split(":")[0]
+            # A double line is drawn as a cell with a top and a bottom border.
+            cell = (
+                'height="5" sides="tb" border="1"'
+                if ":" in look["color"]
+                else 'height="8" sides="b" border="2"'
+            )
             rows.append(
-                f'<tr><td width="36" height="8" fixedsize="true" sides="b" border="2" color="{look["color"]}"'
+                f'<tr><td width="36" {cell} fixedsize="true" color="{color}"'
                 f'{dotted}></td><td align="left">{escape_html(meaning)}</td></tr>'
             )
     marks: list[tuple[str, str, str, str, str]] = []  # text, cell style, fill, border, border width
@@ -641,13 +728,17 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         '<table border="1" cellborder="0" cellspacing="3" cellpadding="2" style="rounded"'
         f' color="{theme.cluster}">' + "".join(rows) + "</table>"
     )
-    return [f'  legend [id="legend" class="legend" shape=plaintext fontsize=9 margin=0 label=<{table}>]']
+    legend = 'legend [id="legend" class="legend" shape=plaintext fontsize=9 margin=0'
+    return [f"  {legend} label=<{_finished(table)}>]"]
 
 
-def _fan_in(graph: Graph) -> dict[str, int]:
-    """The summed width (last axis) of each node's data inputs, where every one is known."""
+def _fan_in(graph: Graph) -> dict[str, Size]:
+    """The summed width (last axis) of each node's data inputs, where every one is known.
+
+    Symbolic where the spec is (``X+H``, not its example value 384).
+    """
     shapes = {n.id: n.shape for n in graph.nodes}
-    widths: dict[str, int] = {}
+    widths: dict[str, Size] = {}
     unknown: set[str] = set()
     for e in graph.edges:
         # Unrolled, a state from the step before that the spec reads through a state input (a
@@ -660,19 +751,25 @@ def _fan_in(graph: Graph) -> dict[str, int]:
         if not shape:
             unknown.add(e.dst)
             continue
-        last = shape[-1]
-        widths[e.dst] = widths.get(e.dst, 0) + (last.value if isinstance(last, Sym) else last)
+        try:
+            widths[e.dst] = sizes.add(widths.get(e.dst, 0), shape[-1])
+        except sizes.SizeError:
+            unknown.add(e.dst)
     return {k: v for k, v in widths.items() if k not in unknown}
 
 
-def _cluster_label(cluster: Cluster, theme: Theme) -> str:
-    """The HTML label of a cluster: its name, "×N" on a repeat, and a view's detail line."""
-    label = escape_html(cluster.label)
-    if cluster.repeat_count > 1 and cluster.repeat_index == 0:
+def _cluster_label(cluster: Cluster, theme: Theme, shown: int = 0) -> str:
+    """The HTML label of a cluster: its name and "×N" on a folded repeat.
+
+    ``shown`` is how many of a repeat's copies are drawn in it: when all are, there is no "×N"
+    to say (the copies are there to count). A fold's shapes in and out (``Cluster.detail``)
+    are not drawn here: they are on the edges into and out of it, and a line of them under
+    the title would be struck through by the edge coming in.
+    """
+    label = written(cluster.label)
+    if cluster.repeat_count > 1 and cluster.repeat_index == 0 and shown < cluster.repeat_count:
         badge = f"×{cluster.repeat_count}" + (" shared weights" if cluster.shared else "")
         label += f"  <b>{escape_html(badge)}</b>"
-    if cluster.detail:
-        label += f'<br align="left"/><font point-size="9">{escape_html(cluster.detail)}</font>'
     return label
 
 
@@ -683,9 +780,11 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
     th = THEMES[theme or graph.style.theme]
     direction = rankdir or graph.style.rankdir
     ids = {n.id: f"n{i}" for i, n in enumerate(graph.nodes, 1)}
-    title = f"<b>{escape_html(graph.name)}</b>" if graph.name else ""
+    title = f"<b>{written(graph.name)}</b>" if graph.name else ""
     if graph.summary:
-        title += f'<br/><font point-size="10" color="{th.muted}">{escape_html(graph.summary)}</font>'
+        # Wrapped, so that a long summary does not make the canvas wider than the diagram.
+        lines = "<br/>".join(written(line) for line in textwrap.wrap(graph.summary, SUMMARY_WIDTH))
+        title += f'<br/><font point-size="10" color="{th.muted}">{lines}</font>'
     if graph.totals is not None:
         total, fixed, macs = graph.totals.params, graph.totals.fixed, graph.totals.macs
         facts = f"{total:,} parameters ({count(total)})"
@@ -725,6 +824,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
         if n.step:
             first_copy.setdefault(n.origin, n.id)
     again = {n.id for n in graph.nodes if n.step and first_copy[n.origin] != n.id}
+    linked = {e.dst for e in graph.edges if e.kind is EdgeKind.UNDIRECTED}
     children: dict[str, list[Cluster]] = {}
     for c in graph.clusters:
         children.setdefault(c.parent, []).append(c)
@@ -732,10 +832,19 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
     for n in graph.nodes:
         members.setdefault(n.cluster, []).append(n)
     counter = iter(range(1, len(graph.clusters) + 1))
+    # How many copies of each repeat are drawn: its repetitions' clusters, or its layer's copies.
+    copies_shown: dict[str, int] = {}
+    held = [(c.id, c.parent) for c in graph.clusters] + [(n.id, n.cluster) for n in graph.nodes]
+    for item, owner in held:
+        head, _, index = item.rpartition(".")
+        if head == owner and index.isdigit():
+            copies_shown[owner] = copies_shown.get(owner, 0) + 1
 
     def emit(cluster_id: str, indent: str) -> None:
         for n in members.get(cluster_id, ()):
-            attrs, html = _node_style(n, th, fan_in.get(n.id), n.id not in sources, n.id in again)
+            attrs, html = _node_style(
+                n, th, fan_in.get(n.id), n.id not in sources, n.id in again, n.id in linked
+            )
             classes = [
                 "layer",
                 f"op-{n.op}",
@@ -766,7 +875,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
                 "tooltip": c.note or c.label,
                 "margin": "10",
             }
-            out.append(f"{indent}  graph{_attrs(attrs, _cluster_label(c, th))}")
+            out.append(f"{indent}  graph{_attrs(attrs, _cluster_label(c, th, copies_shown.get(c.id, 0)))}")
             emit(c.id, indent + "  ")
             out.append(f"{indent}}}")
 

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .notation import axis
+
 __all__ = [
     "Attr",
     "AttrValue",
@@ -148,12 +150,19 @@ Size = int | Sym
 def format_shape(shape: Iterable[Size]) -> str:
     """A shape for labels: ``N×64×56×56``, symbolic sizes as written.
 
+    A compound size is parenthesised and written as a reader writes it (see
+    :mod:`archdraw.notation`):
+
     >>> format_shape((Sym("N", 1), 64, 56, 56))
     'N×64×56×56'
+    >>> format_shape((Sym("N", 1), Sym("X+H", 24))), format_shape((Sym("N", 1), Sym("H+H", 32)))
+    ('N×(X+H)', 'N×2H')
     >>> format_shape(())
     'scalar'
     """
-    return "×".join(s.text if isinstance(s, Sym) else str(s) for s in shape) or "scalar"
+    sizes = tuple(shape)
+    alone = len(sizes) == 1
+    return "×".join(axis(s.text, alone) if isinstance(s, Sym) else str(s) for s in sizes) or "scalar"
 
 
 AttrValue = int | float | bool | str | Sym | tuple["AttrValue", ...] | None
@@ -351,6 +360,8 @@ class Node:
     #: node it is a copy of
     step: int = 0
     origin: str = ""
+    #: its id was made up by archdraw (``conv2d_1``): drawn by what it is, never by that id
+    auto_id: bool = False
 
     def attr(self, name: str) -> AttrValue:
         """The value of attribute ``name``, or None when absent."""

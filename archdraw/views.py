@@ -5,8 +5,9 @@ A view answers a question about the same model at a chosen level of detail. It r
 whole model, and notes on what it folded on its own.
 
 - Folding a repeat keeps its first copy, inside the repeat's cluster, which is labelled "×N"
-  and with the shapes going in and out; edges between copies are dropped, and edges to or from
-  later copies are drawn to or from the first.
+  (its ``detail`` holds the shapes going in and out); edges between copies are dropped, and
+  edges to or from later copies are drawn to or from the first, which counts the weights and
+  MACs of every copy folded into it.
 - Collapsing a block (``depth``) draws everything inside it as one node, with the block's
   output shape and its parameter total; a recurrent edge inside it stays, as a loop on it.
 - ``expand`` names blocks (by id or block name) that are never collapsed or folded.
@@ -39,6 +40,7 @@ from .passes.expand import unknown_expand_name
 from .unroll import MAX_UNROLLED_NODES, ViewError, step_label, unroll, unrolled_size
 
 __all__ = [
+    "COPIES",
     "DEFAULT_MAX_NODES",
     "DEFAULT_MAX_UNROLLED_NODES",
     "MAX_UNROLLED_NODES",
@@ -383,6 +385,15 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
             cl = replace(cl, label=title)
         clusters.append(replace(cl, parent=parent) if parent != cl.parent else cl)
 
+    # A kept copy stands for every copy folded into it: it counts all their weights and MACs
+    # (VGG's conv3 ×3 holds conv3_1's and the two larger ones'), and says how many it is.
+    params: Counter[str] = Counter()
+    macs: Counter[str] = Counter()
+    copies: Counter[str] = Counter()
+    for n in graph.nodes:
+        params[target[n.id]] += n.params or 0
+        macs[target[n.id]] += n.macs or 0
+        copies[target[n.id]] += 1
     nodes = []
     for n in graph.nodes:
         if target[n.id] != n.id:
@@ -391,6 +402,13 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
             n = replace(n, cluster=merged[n.cluster])
         if n.op == "block" and (title := copy_label(n.id)) is not None:
             n = replace(n, label=title)
+        if copies[n.id] > 1:
+            n = replace(
+                n,
+                params=params[n.id] if n.params is not None else None,
+                macs=macs[n.id] if n.macs is not None else None,
+                attrs=(*n.attrs, Attr(COPIES, copies[n.id], n.span)),
+            )
         nodes.append(n)
     return replace(
         graph,
@@ -414,6 +432,7 @@ def check_view(graph: Graph) -> list[Diagnostic]:
 
 
 RECURSION = "recursion"  # the axis of a folded shared repeat's loop: applied again, same weights
+COPIES = "folded_copies"  # the attribute of a kept copy: how many copies of a repeat it stands for
 _JOIN_OPS = frozenset(name for name, op in OPS.items() if op.joins)
 
 # The last view worked out: check_view and the render after it ask for the same one.

@@ -38,7 +38,8 @@ analysed = cache(build)
 
 
 def colours(dot: str) -> list[str]:
-    return _COLOUR.findall(dot)
+    """Every colour a diagram uses; a colour list (a double line, "#000:#fff:#000") by its parts."""
+    return [part for found in _COLOUR.findall(dot) for part in found.split(":")]
 
 
 def rgb(colour: str) -> tuple[int, int, int]:

@@ -410,6 +410,7 @@ class _Expander:
             once=layer.once or any(once for once, _ in self.timing),
             step_when=timed or next((w for _, w in reversed(self.timing) if w), ""),
             initial=_initial_value(layer),
+            auto_id=layer.auto_id,
         )
 
     def inputs(self, scope: _Scope) -> list[str]:

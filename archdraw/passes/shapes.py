@@ -145,13 +145,22 @@ def infer_shapes(graph: Graph) -> Graph:
                 diagnostics.append(Diagnostic(node.span, str(exc)))
 
     clusters = {c.id: (c.parent, c.repeat_index, c.shared) for c in graph.clusters}
+    # An undirected link is symmetric: run from the layer back to an input it is linked to, it
+    # needs a bias for each of the input's units too (an RBM's visible biases, Hinton's guide
+    # §1), which the input, having no weights, does not hold. A layer on both ends of links
+    # holds its own bias already.
+    visible_bias: dict[str, int] = {}
+    for e in graph.edges:
+        if e.kind is EdgeKind.UNDIRECTED and nodes[e.src].op == "input" and e.src in shapes and shapes[e.src]:
+            visible_bias[e.dst] = visible_bias.get(e.dst, 0) + sizes.value(shapes[e.src][-1])
     updated: list[Node] = []
     for node in graph.nodes:
         found = results.get(node.id)
         if found is None:
             updated.append(node)
             continue
-        params = 0 if _shared_copy(node, clusters) else found.params + _learned_start(node, found.shape)
+        own = found.params + _learned_start(node, found.shape) + visible_bias.get(node.id, 0)
+        params = 0 if _shared_copy(node, clusters) else own
         updated.append(replace(node, shape=found.shape, params=params, macs=found.macs))
     totals = None
     if all(n.params is not None for n in updated):
