@@ -718,7 +718,7 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
         )
     if any(_count_attr(n, "residual") for n in nodes):
         rows.append(
-            f'<tr><td width="36" height="12" fixedsize="true"><font point-size="9" color="{skip_color}">'
+            f'<tr><td width="36" height="12"><font point-size="9" color="{skip_color}">'
             "<b>residual</b></font></td>"
             '<td align="left">residual block: its shortcut runs inside it</td></tr>'
         )

@@ -168,3 +168,15 @@ def test_paper_tells_attention_from_data() -> None:
             kind = "attention" if "attention" in classes else "plain"
             strokes.setdefault(kind, set()).add(len(list(g.iter(f"{SVG}path"))))
     assert strokes["plain"] == {1} and min(strokes["attention"]) >= 2
+
+
+def test_no_block_shorthand_is_drawn() -> None:
+    """A block named in shorthand (cb, cbr) is drawn as what it holds ("conv + batch norm")."""
+    found = {}
+    for name in SPECS:
+        graph = archdraw.load(ROOT / "specs" / f"{name}.yaml").graph
+        shorthand = {b.name for b in graph.program.blocks if not b.label and len(b.name) <= 3}
+        drawn = set(re.findall(r"\w+", " ".join(texts(svg(name, "bundled", "--depth", "2")))))
+        if shorthand & drawn:
+            found[name] = sorted(shorthand & drawn)
+    assert found == {}

@@ -99,6 +99,36 @@ def step_condition(when: Attr | None) -> str:
     return when.value if any(name in STEP_NAMES for name in used) else ""
 
 
+_OP_WORDS = {
+    "conv1d": "conv",
+    "conv2d": "conv",
+    "conv3d": "conv",
+    "conv_transpose2d": "transposed conv",
+    "batchnorm": "batch norm",
+    "relu": "ReLU",
+    "leaky_relu": "leaky ReLU",
+    "maxpool2d": "max pool",
+    "avgpool2d": "avg pool",
+    "unpool2d": "unpool",
+}
+
+
+def _kind(block: BlockDef) -> str:
+    """What a block's instances are called: its label, else what it holds when that is short.
+
+    A block name is the spec writer's shorthand (``cb``, ``dense_layer``): a block of up to
+    three plain layers reads as them ("conv + batch norm"), a larger one by its name in words.
+    """
+    if block.label:
+        return block.label
+    layers = block.body.layers
+    plain = all(layer.op is not None and layer.repeat == 1 and layer.repeat_expr is None for layer in layers)
+    if 1 <= len(layers) <= 3 and plain:
+        ops = [layer.op or "" for layer in layers]
+        return " + ".join(_OP_WORDS.get(op, op.replace("_", " ")) for op in ops)
+    return block.name.replace("_", " ")
+
+
 def _initial_value(layer: Layer) -> str:
     """``zeros`` or ``learned`` when ``initial:`` says so ("" for a layer or nothing)."""
     value = layer.initial.value if layer.initial is not None else None
@@ -260,7 +290,7 @@ class _Expander:
         frozen = frozen or not layer.trainable
         block = self.blocks[layer.block] if layer.block is not None else None
         label = layer.label or layer.id
-        kind = (block.label or block.name) if block is not None else ""
+        kind = _kind(block) if block is not None else ""
         container = cluster
         if reps > 1:
             container = base
