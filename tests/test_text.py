@@ -180,3 +180,14 @@ def test_no_block_shorthand_is_drawn() -> None:
         if shorthand & drawn:
             found[name] = sorted(shorthand & drawn)
     assert found == {}
+
+
+def test_where_the_spec_is_symbolic_the_text_is_symbolic() -> None:
+    """A fan-in and a slice say X+H and C (their example values 384 and 32 are not drawn)."""
+    lstm = re.sub(r"\s+", " ", " ".join(texts(svg("lstm", "bundled"))))  # the arrow is a run of its own
+    assert "dense X+H → H" in lstm
+    graph = archdraw.load(ROOT / "specs" / "lstm.yaml").graph
+    widths = {d.name: d.size for d in graph.dims}
+    assert f"dense {widths['X'] + widths['H']} " not in lstm
+    dntm = " ".join(texts(svg("dntm", "bundled")))
+    assert "N×S×C" in dntm and "N×S×32" not in dntm

@@ -438,10 +438,16 @@ def slice_(c: Call) -> Result:
     axis = _axis(c, shape, c.size("axis"))
     length = sizes.value(shape[axis])
     stop = c.attr("stop")
-    start_i, stop_i, _ = slice(c.size("start"), None if stop is None else c.size("stop")).indices(length)
-    size = max(0, stop_i - start_i)
+    start, end = c.size("start"), None if stop is None else c.size("stop")
+    start_i, stop_i, _ = slice(start, end).indices(length)
+    size: Size = max(0, stop_i - start_i)
     if size == 0:
         c.fail(f"selects nothing from axis {axis} of size {length}")
+    if 0 <= start <= length and (end is None or start <= end <= length):
+        # Nothing clamped: the size as the spec writes it (C, not its example value 32).
+        written = sizes.sub(shape[axis] if end is None else c.dim("stop"), c.dim("start"))
+        if sizes.value(written) == size:
+            size = written
     return Result((*shape[:axis], size, *shape[axis + 1 :]))
 
 
