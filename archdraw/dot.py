@@ -31,6 +31,9 @@ _ACT_SHORT = {
     "leaky_relu": "leaky ReLU",
     "softmax": "softmax",
     "log_softmax": "log-softmax",
+    "relu6": "ReLU6",
+    "hardswish": "h-swish",
+    "hardsigmoid": "h-sigmoid",
     "none": "",
     "linear": "",
 }

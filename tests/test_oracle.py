@@ -121,6 +121,9 @@ EXAMPLES: dict[str, tuple[list[Array], dict[str, Any]]] = {
     "elu": ([array(2, 3)], {}),
     "softplus": ([array(2, 3)], {}),
     "swish": ([array(2, 3)], {}),
+    "relu6": ([array(2, 3)], {}),
+    "hardswish": ([array(2, 3)], {}),
+    "hardsigmoid": ([array(2, 3)], {}),
     "identity": ([array(2, 3)], {}),
     "leaky_relu": ([array(2, 3)], {"slope": 0.2}),
     "softmax": ([array(2, 3, 4)], {"axis": 1}),
@@ -531,3 +534,17 @@ def test_losses(data: st.DataObject, pred: tuple[int, ...]) -> None:
     labels = data.draw(st.integers(0, 3)) if classes > 1 else 0
     target_ids = (ids(max(classes - 1, 1), ctc_pred.shape[0], labels) + max(blank, 0) + 1) % classes
     agree("ctc_loss", [ctc_pred, target_ids], {"blank": blank})
+
+
+def test_the_mobilenet_activations_are_as_published() -> None:
+    """Howard et al. 2019 (MobileNetV3), eq. 1-2: h-swish(x) = x·ReLU6(x+3)/6, h-sigmoid = ReLU6(x+3)/6."""
+    import numpy as np
+
+    from archdraw.ops.reference import _activate as activation
+
+    x = np.array([-4.0, -3.0, -1.5, 0.0, 2.0, 3.0, 7.0])
+    relu6 = np.minimum(np.maximum(x, 0.0), 6.0)
+    assert np.allclose(activation(x, "relu6"), relu6)
+    assert np.allclose(activation(x, "hardsigmoid"), np.minimum(np.maximum(x + 3.0, 0.0), 6.0) / 6.0)
+    assert np.allclose(activation(x, "hardswish"), x * np.minimum(np.maximum(x + 3.0, 0.0), 6.0) / 6.0)
+    assert activation(np.array([-3.0, 3.0]), "hardswish").tolist() == [0.0, 3.0]  # the kinks

@@ -71,6 +71,9 @@ ACTIVATIONS: Final = (
     "leaky_relu",
     "softplus",
     "swish",
+    "relu6",
+    "hardswish",
+    "hardsigmoid",
     "linear",
 )
 
@@ -224,6 +227,10 @@ _TABLE: dict[str, OpDef] = {
         name: OpDef("", OpFamily.ACTIVATION, f"{name} activation")
         for name in ("relu", "sigmoid", "tanh", "gelu", "elu", "softplus", "swish", "identity")
     },
+    # MobileNetV2's clipped ReLU and MobileNetV3's piecewise-linear gates (Howard et al. 2019).
+    "relu6": OpDef("", OpFamily.ACTIVATION, "ReLU clipped at 6: min(max(x, 0), 6)"),
+    "hardswish": OpDef("", OpFamily.ACTIVATION, "hard swish: x · relu6(x + 3) / 6"),
+    "hardsigmoid": OpDef("", OpFamily.ACTIVATION, "hard sigmoid: relu6(x + 3) / 6"),
     "leaky_relu": OpDef(
         "",
         OpFamily.ACTIVATION,

@@ -175,6 +175,12 @@ def _activate(x: FloatArray, name: str, axis: int = -1, slope: float = 0.01) -> 
         return np.logaddexp(0.0, x)
     if name == "swish":
         return x * _sigmoid(x)
+    if name == "relu6":
+        return np.clip(x, 0.0, 6.0)
+    if name == "hardsigmoid":
+        return np.clip(x + 3.0, 0.0, 6.0) / 6.0
+    if name == "hardswish":
+        return x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
     raise ExecutionError(f"unknown activation {name!r}")
 
 
@@ -882,7 +888,19 @@ def _custom(r: _Run) -> FloatArray:
 
 Reference = Callable[[_Run], FloatArray]
 
-_ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "elu", "softplus", "swish", "leaky_relu")
+_ACTIVATIONS = (
+    "relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "elu",
+    "softplus",
+    "swish",
+    "leaky_relu",
+    "relu6",
+    "hardswish",
+    "hardsigmoid",
+)
 _LOSSES = (
     "mse_loss",
     "bce_loss",

@@ -33,7 +33,7 @@ from ..ir import (
 )
 from ..loader import INITIAL_VALUES, MAX_REPEAT
 from ..ops import OPS, AttrType
-from .validate import STEP_NAMES, data_refs, initial_ref
+from .validate import REPETITION_NAMES, STEP_NAMES, data_refs, initial_ref
 
 __all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand", "unknown_expand_name"]
 
@@ -178,10 +178,21 @@ class _Expander:
             )
         ):
             return value
+        parsed: expr.Expr | None = None
         try:
-            result = expr.evaluate(expr.parse(value), env)
+            parsed = expr.parse(value)
+            result = expr.evaluate(parsed, env)
         except expr.ExprError as exc:
-            self.error(span, f"{exc} (in {value!r})")
+            used = expr.names(parsed) if parsed is not None else ()
+            unbound = sorted(n for n in REPETITION_NAMES if n not in env and n in used)
+            if unbound:
+                self.error(
+                    span,
+                    f"'{unbound[0]}' is the number of a repetition, but no repeat encloses this "
+                    f"layer (in {value!r}): add 'repeat: N' here or to the block call it is in",
+                )
+            else:
+                self.error(span, f"{exc} (in {value!r})")
             return None
         number = result.value if isinstance(result, Sym) else result
         if kind is AttrType.SIZE and number <= 0:
@@ -207,6 +218,8 @@ class _Expander:
     def block_env(self, layer: Layer, block: BlockDef, env: dict[str, Size]) -> dict[str, Size]:
         dims = {d.name: Sym(d.name, d.size) for d in self.graph.dims}
         inner: dict[str, Size] = dict(dims)
+        for name in REPETITION_NAMES & env.keys():  # the repetition of the call, if repeated
+            inner[name] = env[name]
         given = {a.name: a for a in layer.attrs}
         for param in block.params:
             if param.name in given:
@@ -323,7 +336,10 @@ class _Expander:
                 first_inputs.append(placeholder)
         for rep in range(1, reps + 1):
             rep_id = f"{base}.{rep}" if reps > 1 else base
-            env = {**scope.env, "index": rep, "first": int(rep == 1)}
+            # 'index' and 'first' name the innermost repeat around a layer: its own when it is
+            # repeated, else the one it is inside (a block body's layers, when the block is
+            # called with repeat: N, see that call's repetition).
+            env = {**scope.env, "index": rep, "first": int(rep == 1)} if reps > 1 else scope.env
             # Repetition k > 1 reads repetition k − 1 in place of the first input; the other
             # inputs (a block's second input, say) are the same for every repetition.
             if rep == 1:
