@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import archdraw
 from archdraw import sizes
 from archdraw.ir import Size, Sym
 from archdraw.ops import ACTIVATIONS, OPS
@@ -112,6 +113,8 @@ EXAMPLES: dict[str, tuple[list[Array], dict[str, Any]]] = {
     "upsample": ([array(1, 2, 3, 4)], {"scale": (2, 3), "mode": "bilinear"}),
     "batchnorm": ([array(2, 3, 4)], {}),
     "layernorm": ([array(2, 5)], {}),
+    "groupnorm": ([array(2, 6, 3, 3)], {"groups": 3}),
+    "instancenorm": ([array(2, 4, 3, 3)], {"affine": True}),
     "lrn": ([array(1, 6, 3, 3)], {"size": 3}),
     "dropout": ([array(2, 3)], {}),
     "relu": ([array(2, 3)], {}),
@@ -548,3 +551,15 @@ def test_the_mobilenet_activations_are_as_published() -> None:
     assert np.allclose(activation(x, "hardsigmoid"), np.minimum(np.maximum(x + 3.0, 0.0), 6.0) / 6.0)
     assert np.allclose(activation(x, "hardswish"), x * np.minimum(np.maximum(x + 3.0, 0.0), 6.0) / 6.0)
     assert activation(np.array([-3.0, 3.0]), "hardswish").tolist() == [0.0, 3.0]  # the kinks
+
+
+def test_group_and_instance_norm_count_as_pytorch_does() -> None:
+    """torch.nn.GroupNorm(G, C) has 2C weights (affine by default); InstanceNorm2d(C) none."""
+    spec = "archdraw: 1\nname: t\ndims: {N: 1}\ninputs:\n  x: [N, 32, 8, 8]\nlayers:\n"
+    channels = 32
+    group = archdraw.analyze(archdraw.loads(spec + "  - {op: groupnorm, groups: 8}\n"))
+    inst = archdraw.analyze(archdraw.loads(spec + "  - instancenorm\n"))
+    affine = archdraw.analyze(archdraw.loads(spec + "  - {op: instancenorm, affine: true}\n"))
+    assert [g.totals.params for g in (group, inst, affine) if g.totals] == [2 * channels, 0, 2 * channels]
+    with pytest.raises(archdraw.SpecError, match="divisible by groups: 32 channels in 5 groups"):
+        archdraw.analyze(archdraw.loads(spec + "  - {op: groupnorm, groups: 5}\n"))

@@ -206,6 +206,22 @@ _TABLE: dict[str, OpDef] = {
         "layer normalisation over the last axis",
         {"eps": _EPS, "affine": AttrSpec(AttrType.BOOL, True, doc="learned scale and shift")},
     ),
+    "groupnorm": OpDef(
+        "",
+        OpFamily.NORMALIZATION,
+        "group normalisation: channels in groups, each normalised over itself and space",
+        {
+            "groups": AttrSpec(AttrType.SIZE, None, required=True, doc="channel groups (C divisible by it)"),
+            "eps": _EPS,
+            "affine": AttrSpec(AttrType.BOOL, True, doc="learned scale and shift"),
+        },
+    ),
+    "instancenorm": OpDef(
+        "",
+        OpFamily.NORMALIZATION,
+        "instance normalisation: each channel of each sample over space",
+        {"eps": _EPS, "affine": AttrSpec(AttrType.BOOL, False, doc="learned scale and shift (PyTorch: off)")},
+    ),
     "lrn": OpDef(
         "",
         OpFamily.NORMALIZATION,

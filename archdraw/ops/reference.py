@@ -482,6 +482,38 @@ def _layernorm(r: _Run) -> FloatArray:
     return _floats(y)
 
 
+def _scale_shift(r: _Run, y: FloatArray) -> FloatArray:
+    """``y`` times a learned scale plus a learned shift, per channel (axis 1), when affine."""
+    if not r.flag("affine"):
+        return y
+    c = y.shape[1]
+    shape = (c,) + (1,) * (y.ndim - 2)
+    return _floats(y * r.weights.draw((c,), 1).reshape(shape) + r.weights.draw((c,), 1).reshape(shape))
+
+
+def _groupnorm(r: _Run) -> FloatArray:
+    """Each group of C/G channels normalised over its channels and space (Wu and He, 2018)."""
+    x = r.input()
+    if x.ndim < 2:
+        raise r.fail(f"needs an input [N, C, ...], got shape {x.shape}")
+    n, c, groups = x.shape[0], x.shape[1], r.size("groups")
+    if groups < 1 or c % groups:
+        raise r.fail(f"needs channels divisible by groups: {c} channels in {groups} groups")
+    g = x.reshape(n, groups, -1)
+    y = (g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, keepdims=True) + r.number("eps"))
+    return _scale_shift(r, _floats(y.reshape(x.shape)))
+
+
+def _instancenorm(r: _Run) -> FloatArray:
+    """Each channel of each sample normalised over space (Ulyanov et al., 2016)."""
+    x = r.input()
+    if x.ndim < 3:
+        raise r.fail(f"needs an input [N, C, ...] with at least 3 axes, got shape {x.shape}")
+    axes = tuple(range(2, x.ndim))
+    y = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + r.number("eps"))
+    return _scale_shift(r, _floats(y))
+
+
 def _lrn(r: _Run) -> FloatArray:
     """PyTorch's local response normalisation across channels (axis 1)."""
     x = r.input()
@@ -927,6 +959,8 @@ REFERENCES: Mapping[str, Reference] = {
     "upsample": _upsample,
     "batchnorm": _batchnorm,
     "layernorm": _layernorm,
+    "groupnorm": _groupnorm,
+    "instancenorm": _instancenorm,
     "lrn": _lrn,
     "dropout": _identity,
     "identity": _identity,

@@ -365,6 +365,25 @@ def layernorm(c: Call) -> Result:
     return Result(shape, 2 * sizes.value(shape[-1]) if c.attr("affine") else 0)
 
 
+def groupnorm(c: Call) -> Result:
+    """Normalise groups of channels (axis 1) over the group and space; a scale and shift per channel."""
+    shape = c.input()
+    if len(shape) < 2:
+        c.fail(f"needs an input [N, C, ...], got {show(shape)}{c.source(0)}")
+    channels, groups = sizes.value(shape[1]), c.size("groups")
+    if groups < 1 or channels % groups:
+        c.fail(f"needs channels divisible by groups: {channels} channels in {groups} groups")
+    return Result(shape, 2 * channels if c.attr("affine") else 0)
+
+
+def instancenorm(c: Call) -> Result:
+    """Normalise each channel of each sample over space; a scale and shift per channel if affine."""
+    shape = c.input()
+    if len(shape) < 3:
+        c.fail(f"needs an input [N, C, ...] with at least 3 axes, got {show(shape)}{c.source(0)}")
+    return Result(shape, 2 * sizes.value(shape[1]) if c.attr("affine") else 0)
+
+
 def flatten(c: Call) -> Result:
     """Flatten every axis from ``start``."""
     shape = c.input()
@@ -716,6 +735,8 @@ RULES: Mapping[str, Rule] = {
     "upsample": upsample,
     "batchnorm": batchnorm,
     "layernorm": layernorm,
+    "groupnorm": groupnorm,
+    "instancenorm": instancenorm,
     "lrn": lrn,
     "dropout": same_shape,
     "relu": same_shape,
