@@ -73,3 +73,15 @@ def test_a_repetition_name_without_a_repeat_is_an_error(layers: str) -> None:
 def test_a_block_called_once_has_no_repetition_either() -> None:
     with pytest.raises(SpecError, match="no repeat encloses"):
         archdraw.analyze(archdraw.loads(HEAD + UNIT + "layers:\n  - {block: unit, c: 8}\n"))
+
+
+def test_a_group_whose_first_layer_names_its_input_needs_no_input_of_its_own() -> None:
+    spec = "archdraw: 1\nname: t\ndims: {N: 1}\ninputs:\n  x: [N, 8, 4, 4]\n  y: [N, 8, 4, 4]\n"
+    spec += (
+        "layers:\n  se:\n    layers:\n      - {op: global_avgpool, in: x}\n      - {op: dense, units: 8}\n"
+    )
+    graph = archdraw.analyze(archdraw.loads(spec))
+    assert sorted((e.src, e.dst) for e in graph.edges) == [
+        ("se.global_avgpool_1", "se.dense_1"),
+        ("x", "se.global_avgpool_1"),
+    ]

@@ -216,8 +216,14 @@ class _Validator:
                 return
             self.call(layer, block, given, own)
         elif layer.body is not None:
-            if layer.body.sequential and given == 0:
-                self.error(layer.span, f"group '{layer.id}' has no input; add 'in:'")
+            first = layer.body.layers[0] if layer.body.layers else None
+            names_own = first is not None and bool(data_refs(first.refs))
+            if layer.body.sequential and given == 0 and not names_own:
+                self.error(
+                    layer.span,
+                    f"group '{layer.id}' has no input, and its first layer reads the group's input; "
+                    "add 'in:' to the group, or to its first layer",
+                )
             if not layer.body.sequential and data_refs(layer.refs):
                 self.error(
                     data_refs(layer.refs)[0].span,
