@@ -17,7 +17,7 @@ from . import sizes
 from .ir import AttrValue, Cluster, Edge, EdgeKind, Graph, Node, OpFamily, Role, Size, Sym, format_shape
 from .notation import axis, size_text
 from .theme import THEMES, Theme
-from .views import COPIES, RECURSION
+from .views import COPIES, RECURSION, SHARED
 
 __all__ = ["describe", "escape_html", "escape_string", "to_dot"]
 
@@ -37,10 +37,13 @@ _ACT_SHORT = {
     "none": "",
     "linear": "",
 }
-# A word after an underscore that is a subscript, as papers write them: L_y, y_1, h_g, conv4_2.
-_SUBSCRIPT = re.compile(r"(?<=[A-Za-z0-9)\]])_([A-Za-z0-9]{1,2}|[0-9]+)(?![A-Za-z0-9_])")
+# A subscript as papers write one: a one-letter symbol, an underscore, one or two letters or
+# digits (L_y, y_16, h_g, H_d). A name with digits before its underscore (VGG's conv4_2,
+# ResNet's conv2_x) is a name, kept as written; an underscore between words is a space.
+_SUBSCRIPT = re.compile(r"(?<![A-Za-z0-9_])([A-Za-zα-ωΑ-Ω])_([A-Za-z0-9]{1,2}|[0-9]+)(?![A-Za-z0-9_])")
+_BETWEEN_WORDS = re.compile(r"(?<=[A-Za-z])_(?=[A-Za-z])")
 ARROW_FONT = "DejaVu Sans"  # see _finished
-SUMMARY_WIDTH = 90  # characters of the summary line under the title before it wraps
+SUMMARY_WIDTH = 72  # characters of the summary line under the title before it wraps
 # Spaces at the edge of a text run (next to a tag): SVG drops them unless kept as no-break ones.
 _RUN_EDGE = re.compile(r"(?<=>) +| +(?=<)")
 _CLASS_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -70,16 +73,19 @@ def _clean(text: str) -> str:
 def written(text: str) -> str:
     r"""Text of a spec as an HTML-like label: escaped, with subscripts drawn as subscripts.
 
-    An underscore before one or two letters or digits at a word's end is a subscript (``L_y``
-    is L\ :sub:`y`); other underscores are spaces (``content_location``).
+    ``L_y`` is L with a subscript y (a one-letter symbol before the underscore); an underscore
+    between words is a space (``content_location``); a name like VGG's ``conv4_2`` stays as
+    written.
 
     >>> written("label loss L_y"), written("y_1 … y_16"), written("content_location <x>")
     ('label loss L<sub>y</sub>', 'y<sub>1</sub> … y<sub>16</sub>', 'content location &lt;x&gt;')
+    >>> written("conv4_2 of x"), written("ResNet-50 stage conv2_x")
+    ('conv4_2 of x', 'ResNet-50 stage conv2_x')
     """
     escaped = escape_html(text)
     if "_" not in escaped:
         return escaped
-    return _SUBSCRIPT.sub(r"<sub>\1</sub>", escaped).replace("_", " ")
+    return _BETWEEN_WORDS.sub(" ", _SUBSCRIPT.sub(r"\1<sub>\2</sub>", escaped))
 
 
 def _finished(html: str) -> str:
@@ -157,6 +163,11 @@ def count(number: int) -> str:
     return str(number)
 
 
+_OP_NAMES = {
+    "kl_divergence": "KL divergence",
+    "lrn": "LRN",
+    "ctc_loss": "connectionist temporal classification",
+}
 _KERNEL_OPS = {
     "conv": "conv",
     "conv_transpose": "transposed conv",
@@ -193,7 +204,9 @@ def describe(node: Node, fan_in: Size | None = None, linked: bool = False) -> st
             text += f", {_value(a('channels'))}"
         stride = a("stride")
         if stride not in (None, 1):
-            text += f", /{_value(stride)}"
+            # A transposed conv or an unpooling scales up by its stride: ×2, not /2.
+            up = op.startswith(("conv_transpose", "unpool", "maxunpool"))
+            text += f", {'×' if up else '/'}{_value(stride)}"
         if a("groups") not in (None, 1):
             text += f", groups {_value(a('groups'))}"
         if a("dilation") not in (None, 1):
@@ -238,6 +251,8 @@ def describe(node: Node, fan_in: Size | None = None, linked: bool = False) -> st
         return _SYMBOLS[op]
     if op == "gradient_reversal":
         return "gradient reversal"
+    if op in _OP_NAMES:
+        return _OP_NAMES[op]
     return op.replace("_", " ")
 
 
@@ -328,7 +343,9 @@ def _node_style(
             facts.append(format_shape(node.shape))  # other shapes are on the outgoing edges
         copies = node.attr(COPIES)
         if node.params and not again:
-            every = f" in all {copies}" if isinstance(copies, int) and copies > 1 else ""
+            every = ""
+            if isinstance(copies, int) and copies > 1:  # a folded copy: what all the copies hold
+                every = f" shared by all {copies}" if node.attr(SHARED) else f" in all {copies}"
             facts.append(f"{count(node.params)} params{every}")
         if facts:
             lines.append(
@@ -357,7 +374,7 @@ def _node_style(
         if node.note and node.op != "block":
             lines.append(f'<font point-size="9" color="{theme.muted}">{written(node.note)}</font>')
         html = "<br/>".join(lines)
-    if not node.trainable:
+    if not node.trainable and (node.params or node.op == "block"):  # a pool has no weights to fix
         style.append(theme.fixed_style)
         border = theme.fixed
         if theme.fixed_width is not None:
@@ -790,7 +807,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
         title += f'<br/><font point-size="10" color="{th.muted}">{lines}</font>'
     if graph.totals is not None:
         total, fixed, macs = graph.totals.params, graph.totals.fixed, graph.totals.macs
-        facts = f"{total:,} parameters ({count(total)})"
+        facts = f"{total:,} parameters" + (f" ({count(total)})" if total >= 1000 else "")
         if fixed:
             facts += f", {fixed:,} of them fixed"
         facts += f" · {count(macs)}MACs" if macs >= 1000 else f" · {macs} MACs"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from .dot import ARROW_FONT
 from .errors import EngineNotFoundError, RenderError
 
 __all__ = ["ENGINES", "FORMATS", "Engine", "end_engines", "engine_version", "find_engine", "run_engine"]
@@ -67,6 +68,18 @@ def find_engine(kind: str = "auto") -> Engine:
     raise EngineNotFoundError(f"no Graphviz layout engine found; {_INSTALL_HINT}")
 
 
+def for_bundled(dot_source: str) -> str:
+    """The DOT text as the bundled engine draws it best: arrows in the text's own font.
+
+    Graphviz draws ``→`` in Arial (Liberation Sans) small and low, so archdraw writes arrows in
+    DejaVu Sans (see :func:`archdraw.dot.to_dot`); the bundled engine has no DejaVu and its
+    Arimo arrow is right, while a font it lacks is drawn in its serif but measured otherwise.
+    """
+    for arrow in "→↔":
+        dot_source = dot_source.replace(f'<font face="{ARROW_FONT}">{arrow}</font>', arrow)
+    return dot_source
+
+
 def run_engine(
     dot_source: str, fmt: str, engine: Engine, *, timeout: float = DEFAULT_TIMEOUT, what: str = ""
 ) -> bytes:
@@ -80,6 +93,8 @@ def run_engine(
             f"the {engine.kind} engine cannot write {fmt}; it writes {', '.join(engine.formats)}"
             + ("; install Graphviz for pdf" if fmt == "pdf" else "")
         )
+    if engine.kind == "bundled":
+        dot_source = for_bundled(dot_source)
     try:
         # Its own session, so a timeout or an interrupt ends the engine and anything it started.
         proc = subprocess.Popen(

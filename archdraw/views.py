@@ -36,7 +36,7 @@ from .ir import (
     format_shape,
 )
 from .ops import OPS
-from .passes.expand import unknown_expand_name
+from .passes.expand import copy_title, unknown_expand_name
 from .unroll import MAX_UNROLLED_NODES, ViewError, step_label, unroll, unrolled_size
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_MAX_NODES",
     "DEFAULT_MAX_UNROLLED_NODES",
     "MAX_UNROLLED_NODES",
+    "SHARED",
     "View",
     "ViewError",
     "apply_view",
@@ -243,7 +244,12 @@ def _block_node(
     )
     count = f"×{cluster.repeat_count}" if cluster.repeat_count > 1 and cluster.repeat_index == 0 else ""
     what = cluster.kind or "group"
-    layers = f"{len(members)} layer{'s' if len(members) != 1 else ''}"
+    # Layers as papers count them (a ResNet bottleneck is 3): those with weights that compute
+    # (not a norm's scale, not a projection on the shortcut); a block of none counts them all.
+    counted = sum(1 for n in members if n.family in _COUNTED and not n.has_role(Role.SHORTCUT)) or len(
+        members
+    )
+    layers = f"{counted} layer{'s' if counted != 1 else ''}"
     note = " · ".join(x for x in (what, count, layers) if x)
     return Node(
         id=cluster.id,
@@ -254,6 +260,7 @@ def _block_node(
             Attr("family", max(members, key=lambda n: n.params or 0).family.value, cluster.span),
             Attr("residual", sum(1 for n in members if n.id in residual), cluster.span),
             Attr("bottlenecks", sum(1 for n in members if n.has_role(Role.BOTTLENECK)), cluster.span),
+            Attr("held", len(members), cluster.span),
         ),
         span=cluster.span,
         label=cluster.label,
@@ -303,8 +310,9 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
             prefix = ".".join(parts[:i])
             if prefix in folded_ids and parts[i].isdigit():
                 suffix = ".".join(parts[i + 1 :])
-                # A collapsed block is told apart by what it holds (its note: kind and size).
-                held = n.note if n.op == "block" else ""
+                # A collapsed block is told apart by what it holds: its kind and every node in
+                # it (a projecting first block holds one more than the identity blocks).
+                held = f"{n.note} · {n.attr('held')}" if n.op == "block" else ""
                 signatures.setdefault((prefix, int(parts[i])), []).append((suffix, n.op, held))
     rep: dict[tuple[str, int], int] = {}
     members: dict[tuple[str, int], int] = {}
@@ -316,13 +324,13 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
         members[(cid, first)] = members.get((cid, first), 0) + 1
 
     def copy_label(node_or_cluster_id: str) -> str | None:
-        """The title of a kept copy: "conv3 1" for one copy, "conv3 ×3" for several alike."""
+        """The title of a kept copy: "conv3 1/4" for one copy, "conv3 ×3" for several alike."""
         head, _, index = node_or_cluster_id.rpartition(".")
         if head not in folded_ids or not index.isdigit():
             return None
         count = members.get((head, int(index)), 1)
         base = by_id[head].label
-        return f"{base} ×{count}" if count > 1 else f"{base} {index}"
+        return f"{base} ×{count}" if count > 1 else copy_title(base, int(index), by_id[head].repeat_count)
 
     def representative(node_id: str) -> str:
         # Shorter prefixes first, each tested on the id as rewritten so far (as 'folded' is sorted).
@@ -390,10 +398,15 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
     params: Counter[str] = Counter()
     macs: Counter[str] = Counter()
     copies: Counter[str] = Counter()
+    shared: set[str] = set()
     for n in graph.nodes:
         params[target[n.id]] += n.params or 0
         macs[target[n.id]] += n.macs or 0
         copies[target[n.id]] += 1
+        if target[n.id] != n.id and any(
+            by_id[c].shared for c in _ancestors(n.cluster, by_id) if c in folded_ids
+        ):
+            shared.add(target[n.id])
     nodes = []
     for n in graph.nodes:
         if target[n.id] != n.id:
@@ -407,7 +420,7 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
                 n,
                 params=params[n.id] if n.params is not None else None,
                 macs=macs[n.id] if n.macs is not None else None,
-                attrs=(*n.attrs, Attr(COPIES, copies[n.id], n.span)),
+                attrs=(*n.attrs, Attr(COPIES, copies[n.id], n.span), Attr(SHARED, n.id in shared, n.span)),
             )
         nodes.append(n)
     return replace(
@@ -431,8 +444,19 @@ def check_view(graph: Graph) -> list[Diagnostic]:
     return []
 
 
+_COUNTED = frozenset(
+    {
+        OpFamily.CONVOLUTION,
+        OpFamily.DENSE,
+        OpFamily.RECURRENT,
+        OpFamily.ATTENTION,
+        OpFamily.EMBEDDING,
+        OpFamily.MEMORY,
+    }
+)
 RECURSION = "recursion"  # the axis of a folded shared repeat's loop: applied again, same weights
 COPIES = "folded_copies"  # the attribute of a kept copy: how many copies of a repeat it stands for
+SHARED = "folded_shared"  # and whether they share one set of weights (counted once)
 _JOIN_OPS = frozenset(name for name, op in OPS.items() if op.joins)
 
 # The last view worked out: check_view and the render after it ask for the same one.

@@ -129,6 +129,15 @@ def _kind(block: BlockDef) -> str:
     return block.name.replace("_", " ")
 
 
+def copy_title(title: str, k: int, n: int) -> str:
+    """The title of copy ``k`` of ``n``: "bottleneck 1/3", "conv2 · 1/3" when the title ends in a digit.
+
+    >>> copy_title("conv2", 1, 3), copy_title("stage 1", 2, 2)
+    ('conv2 · 1/3', 'stage 1 · 2/2')
+    """
+    return f"{title}{' ·' if title[-1:].isdigit() else ''} {k}/{n}"
+
+
 def _initial_value(layer: Layer) -> str:
     """``zeros`` or ``learned`` when ``initial:`` says so ("" for a layer or nothing)."""
     value = layer.initial.value if layer.initial is not None else None
@@ -373,7 +382,7 @@ class _Expander:
             self.add_cluster(
                 Cluster(
                     rep_id,
-                    label if reps == 1 else f"{label} {rep}/{reps}",
+                    label if reps == 1 else copy_title(label, rep, reps),
                     container,
                     layer.span,
                     block=layer.block or "",
