@@ -68,15 +68,19 @@ def find_engine(kind: str = "auto") -> Engine:
     raise EngineNotFoundError(f"no Graphviz layout engine found; {_INSTALL_HINT}")
 
 
-def for_bundled(dot_source: str) -> str:
-    """The DOT text as the bundled engine draws it best: arrows in the text's own font.
+def for_bundled(dot_source: str, fmt: str = "svg") -> str:
+    """The DOT text as the bundled engine draws it best.
 
-    Graphviz draws ``→`` in Arial (Liberation Sans) small and low, so archdraw writes arrows in
-    DejaVu Sans (see :func:`archdraw.dot.to_dot`); the bundled engine has no DejaVu and its
-    Arimo arrow is right, while a font it lacks is drawn in its serif but measured otherwise.
+    Arrows in the text's own font: Graphviz draws ``→`` in Arial (Liberation Sans) small and
+    low, so archdraw writes arrows in DejaVu Sans (see :func:`archdraw.dot.to_dot`); the
+    bundled engine has no DejaVu and its Arimo arrow is right, while a font it lacks is drawn
+    in its serif but measured otherwise. Its PNG does not lower a subscript (its SVG does):
+    there a subscript is drawn smaller, so that ``L_y`` does not read "Ly".
     """
     for arrow in "→↔":
         dot_source = dot_source.replace(f'<font face="{ARROW_FONT}">{arrow}</font>', arrow)
+    if fmt == "png":
+        dot_source = dot_source.replace("<sub>", '<font point-size="7">').replace("</sub>", "</font>")
     return dot_source
 
 
@@ -94,7 +98,7 @@ def run_engine(
             + ("; install Graphviz for pdf" if fmt == "pdf" else "")
         )
     if engine.kind == "bundled":
-        dot_source = for_bundled(dot_source)
+        dot_source = for_bundled(dot_source, fmt)
     try:
         # Its own session, so a timeout or an interrupt ends the engine and anything it started.
         proc = subprocess.Popen(

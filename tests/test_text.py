@@ -191,3 +191,14 @@ def test_where_the_spec_is_symbolic_the_text_is_symbolic() -> None:
     assert f"dense {widths['X'] + widths['H']} " not in lstm
     dntm = " ".join(texts(svg("dntm", "bundled")))
     assert "N×S×C" in dntm and "N×S×32" not in dntm
+
+
+def test_the_bundled_engine_gets_arrows_in_its_own_font_and_png_subscripts_it_can_draw() -> None:
+    from archdraw.engine import for_bundled
+
+    dot = archdraw.to_dot(archdraw.load(ROOT / "specs" / "dann.yaml").graph)
+    assert f'<font face="{ARROW_FONT}">→</font>' in dot and "L<sub>y</sub>" in dot
+    svg_source, png_source = for_bundled(dot, "svg"), for_bundled(dot, "png")
+    assert ARROW_FONT not in svg_source and "→" in svg_source
+    assert "L<sub>y</sub>" in svg_source  # its SVG lowers a subscript
+    assert "<sub>" not in png_source and 'L<font point-size="7">y</font>' in png_source
