@@ -198,8 +198,9 @@ class _Unroller:
             )
             if isinstance(length, int) and n.shape and len(stacked) == length == n.shape[1] and one_each:
                 self.stacks[n.id] = stacked
-                # Its parts are drawn (once, where they are computed): every one is read.
-                self.count[reader] = length
+                # Its parts are drawn (once, where they are computed): every one is read, as
+                # far as a view unrolls at most.
+                self.count[reader] = max(self.count[reader], min(length, MAX_STEPS))
         self.at: dict[str, list[int]] = {
             n.id: [t for t in range(1, self.count[n.loop] + 1) if present(n, t, self.count[n.loop], dims)]
             if n.loop

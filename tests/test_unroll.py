@@ -520,3 +520,20 @@ def test_a_step_condition_needs_a_step_to_mean_anything() -> None:
         archdraw.analyze(
             archdraw.loads(STEP + "inputs:\n  x: [N, X]\nlayers:\n  - {op: relu, when: step == 1}\n")
         )
+
+
+def test_a_long_stacked_sequence_unrolls_no_more_than_a_view_can(tmp_path: Path) -> None:
+    from archdraw.loader import MAX_STEPS
+
+    parts = MAX_STEPS + 6
+    spec = "archdraw: 1\nname: t\ndims: {N: 1}\ninputs:\n  x: [N, 1, 4]\nlayers:\n"
+    spec += "".join(f"  p{k}: {{op: dense, in: x, units: 4}}\n" for k in range(parts))
+    spec += "  seq: {op: concat, in: [" + ", ".join(f"p{k}" for k in range(parts)) + "], axis: 1}\n"
+    spec += "  memory: {op: lstm, in: seq, units: 4, return_sequences: false}\n"
+    graph = archdraw.analyze(archdraw.loads(spec))
+    from archdraw.views import View, apply_view
+
+    shown, _ = apply_view(graph, View(unroll=3))
+    memory = [n for n in shown.nodes if n.origin == "memory"]
+    assert len(memory) == MAX_STEPS
+    assert shown.clusters[MAX_STEPS - 1].label == f"t = {MAX_STEPS} of {parts}"
