@@ -6,7 +6,10 @@ misleads (``N×X+H``, ``2*H``, ``conv2d_1``, ``L_y``, a dropped space) fails on 
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -21,6 +24,10 @@ from .conftest import ROOT, require_engine
 
 SVG = "{http://www.w3.org/2000/svg}"
 SPECS = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
+# Each SVG is written here, read and removed: a directory of this run's own, so that two runs
+# at once (or a file left by another user) do not meet.
+_OUT = Path(tempfile.mkdtemp(prefix="archdraw-text-"))
+atexit.register(shutil.rmtree, _OUT, ignore_errors=True)
 ENGINES = ["dot", "bundled"]
 
 
@@ -28,7 +35,7 @@ ENGINES = ["dot", "bundled"]
 def svg(name: str, engine: str, *options: str) -> ET.Element:
     """The SVG of a gallery spec, rendered once per session."""
     require_engine(engine)
-    out = Path(f"/tmp/archdraw-text-{engine}-{name}-{'-'.join(options)}.svg")
+    out = _OUT / f"{engine}-{name}-{'-'.join(options)}.svg"
     with pytest.raises(SystemExit) as exc:
         main(["render", str(ROOT / "specs" / f"{name}.yaml"), "--engine", engine, "-o", str(out), *options])
     assert exc.value.code == 0
