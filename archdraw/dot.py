@@ -164,6 +164,7 @@ def count(number: int) -> str:
 
 
 _OP_NAMES = {
+    "parameter": "learned tensor",
     "kl_divergence": "KL divergence",
     "lrn": "LRN",
     "ctc_loss": "connectionist temporal classification",

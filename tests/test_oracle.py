@@ -150,6 +150,7 @@ EXAMPLES: dict[str, tuple[list[Array], dict[str, Any]]] = {
     "memory_read": ([array(2, 5, 3), array(2, 4)], {"heads": 2, "addressing": "content_location"}),
     "memory_write": ([array(2, 5, 3), array(2, 4)], {"heads": 2}),
     "noise": ([], {"shape": (2, 3), "dist": "uniform"}),
+    "parameter": ([], {"shape": (2, 1, 3)}),
     "sample": ([array(2, 3), array(2, 3)], {}),
     "gradient_reversal": ([array(2, 3)], {}),
     "mse_loss": ([array(2, 3), array(2, 3)], {}),
@@ -563,3 +564,12 @@ def test_group_and_instance_norm_count_as_pytorch_does() -> None:
     assert [g.totals.params for g in (group, inst, affine) if g.totals] == [2 * channels, 0, 2 * channels]
     with pytest.raises(archdraw.SpecError, match="divisible by groups: 32 channels in 5 groups"):
         archdraw.analyze(archdraw.loads(spec + "  - {op: groupnorm, groups: 5}\n"))
+
+
+def test_a_learned_tensor_counts_one_copy_shared_over_the_batch() -> None:
+    """ViT-B/16's class token is 768 weights and its position table 197 × 768 (Dosovitskiy et al. 2021)."""
+    spec = "archdraw: 1\nname: t\ndims: {N: 1, D: 768, P: 196}\nlayers:\n"
+    spec += "  cls: {op: parameter, shape: [N, 1, D]}\n  pos: {op: parameter, shape: [N, P + 1, D]}\n"
+    graph = archdraw.analyze(archdraw.loads(spec))
+    dims = {d.name: d.size for d in graph.dims}
+    assert [n.params for n in graph.nodes] == [dims["D"], (dims["P"] + 1) * dims["D"]]

@@ -349,6 +349,18 @@ _TABLE: dict[str, OpDef] = {
         min_inputs=0,
         max_inputs=0,
     ),
+    "parameter": OpDef(
+        "",
+        OpFamily.EMBEDDING,
+        "a learned tensor that reads nothing (a class token, a position table)",
+        {
+            "shape": _req(
+                AttrType.SHAPE, "its shape; the first axis is the batch, over which one copy is shared"
+            )
+        },
+        min_inputs=0,
+        max_inputs=0,
+    ),
     "sample": OpDef(
         "",
         OpFamily.SAMPLING,

@@ -797,6 +797,16 @@ def _noise(r: _Run) -> FloatArray:
     return r.rng.standard_normal(shape)
 
 
+def _parameter(r: _Run) -> FloatArray:
+    """One learned copy (its first axis is 1), broadcast over the batch."""
+    target = r.attrs.get("shape")
+    if not isinstance(target, tuple):
+        raise r.fail("needs 'shape'")
+    shape = tuple(_integer(t, "shape", r) for t in target)
+    one = r.weights.draw((1, *shape[1:]), 1)
+    return _floats(np.broadcast_to(one.reshape((1, *shape[1:])), shape).copy())
+
+
 def _sample(r: _Run) -> FloatArray:
     """μ + exp(½·log σ²)·ε, with ε drawn when not given; every input has one shape."""
     arrays = [r.input(i) for i in range(len(r.inputs))]
@@ -987,6 +997,7 @@ REFERENCES: Mapping[str, Reference] = {
     "memory_read": _memory_access,
     "memory_write": _memory_access,
     "noise": _noise,
+    "parameter": _parameter,
     "sample": _sample,
     **dict.fromkeys(_LOSSES, _loss),
     "custom": _custom,

@@ -650,6 +650,15 @@ def noise(c: Call) -> Result:
     return Result(tuple(s for s in shape if isinstance(s, (int, Sym))))
 
 
+def parameter(c: Call) -> Result:
+    """A learned tensor of a declared shape: one copy shared over the batch (the first axis)."""
+    value = c.attr("shape")
+    shape = tuple(s for s in value if isinstance(s, (int, Sym))) if isinstance(value, tuple) else ()
+    if not shape:
+        c.fail("needs 'shape'")
+    return Result(shape, sizes.product_value(shape[1:]))
+
+
 def sample(c: Call) -> Result:
     """μ + σ·ε: every input (μ, log σ², ε) has one shape."""
     first = c.input()
@@ -772,6 +781,7 @@ RULES: Mapping[str, Rule] = {
     "memory_read": memory_access,
     "memory_write": memory_access,
     "noise": noise,
+    "parameter": parameter,
     "sample": sample,
     "gradient_reversal": same_shape,
     "mse_loss": loss,
