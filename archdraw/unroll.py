@@ -23,10 +23,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from . import expr
+from . import expr, sizes
 from .errors import ArchdrawError
 from .ir import Cluster, Edge, EdgeKind, Graph, Loop, Node, OpFamily, Role, Size, Sym, format_shape
 from .loader import MAX_STEPS
+from .passes.time import size_key
 
 __all__ = ["ViewError", "present", "step_label", "unroll", "unrolled_size"]
 
@@ -79,19 +80,10 @@ def present(node: Node, t: int, steps: int, dims: dict[str, int]) -> bool:
     return (value.value if isinstance(value, Sym) else value) != 0
 
 
-def _value(size: Size) -> int:
-    """The example value of a size."""
-    return size.value if isinstance(size, Sym) else size
-
-
-def _key(size: Size) -> str:
-    return size.text if isinstance(size, Sym) else str(size)
-
-
 def _per_step(node: Node, loop: Loop) -> tuple[Size, ...] | None:
     """The node's shape at one step: a sequence's time axis (axis 1) dropped."""
     shape = node.shape
-    if loop.time is None or shape is None or len(shape) < 2 or _key(shape[1]) != _key(loop.time):
+    if loop.time is None or shape is None or len(shape) < 2 or size_key(shape[1]) != size_key(loop.time):
         return shape
     return (shape[0], *shape[2:])
 
@@ -100,7 +92,7 @@ def _per_step_text(detail: str, loop: Loop) -> str:
     """A fold's "shape in → shape out" line at one step: the sequence's time axis dropped."""
     if loop.time is None or not detail:
         return detail
-    key = _key(loop.time)
+    key = size_key(loop.time)
     shapes = []
     for text in detail.split(" → "):
         axes = text.split("×")
@@ -119,7 +111,7 @@ def _final(node: Node, loop: Loop) -> bool:
     return (
         loop.time is not None
         and shape is not None
-        and not (len(shape) >= 2 and _key(shape[1]) == _key(loop.time))
+        and not (len(shape) >= 2 and size_key(shape[1]) == size_key(loop.time))
     )
 
 
@@ -322,7 +314,11 @@ class _Unroller:
             prefix = f"{loop.label} · " if loop.label else ""
             count = self.count[loop.id]
             # Fewer steps drawn than a fixed-length sequence has: the last says how many there are.
-            more = f" of {_key(loop.time)}" if loop.time is not None and count < _value(loop.time) else ""
+            more = (
+                f" of {size_key(loop.time)}"
+                if loop.time is not None and count < sizes.value(loop.time)
+                else ""
+            )
             for t in range(1, count + 1):
                 label = f"{prefix}t = {t}" + (more if t == count else "")
                 out.append(Cluster(self.step_cluster(loop.id, t), label, "", graph.span))
@@ -347,9 +343,9 @@ class _Unroller:
         not after the last one drawn.
         """
         loop = self.loops.get(node.loop)
-        if loop is None or loop.time is None or self.count[loop.id] >= _value(loop.time):
+        if loop is None or loop.time is None or self.count[loop.id] >= sizes.value(loop.time):
             return ""
-        return f"{what + ', ' if what else ''}after step {_key(loop.time)}"
+        return f"{what + ', ' if what else ''}after step {size_key(loop.time)}"
 
     def edges(self) -> list[Edge]:
         out: list[Edge] = []

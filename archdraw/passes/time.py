@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .. import sizes
 from ..ir import Diagnostic, Edge, EdgeKind, Graph, Loop, Node, OpFamily, Role, Size, Sym, format_shape
 from ..ops import OPS
 from .structure import forward_edges, topological_order
 
-__all__ = ["mark_time", "time_axis"]
+__all__ = ["mark_time", "size_key", "time_axis"]
 
 
 def time_axis(node: Node) -> int:
@@ -36,7 +37,8 @@ def time_axis(node: Node) -> int:
     return 1 if node.attr("batch_first") is not False else 0
 
 
-def _key(size: Size) -> str:
+def size_key(size: Size) -> str:
+    """A size as a loop's time length is told apart by: its text (``T``), or its number."""
     return size.text if isinstance(size, Sym) else str(size)
 
 
@@ -44,7 +46,7 @@ def _has_time(node: Node, length: Size) -> bool:
     """Whether ``node``'s tensor carries a time axis this long (axis 1, as batch-first layers read)."""
     if node.shape is None or len(node.shape) < 2:
         return False
-    return _key(node.shape[1]) == _key(length)
+    return size_key(node.shape[1]) == size_key(length)
 
 
 class _Sets:
@@ -130,7 +132,7 @@ def mark_time(graph: Graph) -> Graph:
                 seq_of.pop(node_id, None)
                 continue
             if node_id in sequences:
-                key = _key(sequences[node_id])
+                key = size_key(sequences[node_id])
                 lengths.setdefault(key, sequences[node_id])
                 seq_of[node_id] = key
                 continue
@@ -273,14 +275,10 @@ def _initial_problem(edge: Edge, nodes: dict[str, Node]) -> str:
     else:
         wide = dst.shape[-1]
     final = src.shape[-1]
-    if wide is None or _key(wide) == _key(final) or _value(wide) == _value(final):
+    if wide is None or size_key(wide) == size_key(final) or sizes.value(wide) == sizes.value(final):
         return ""
-    state = format_shape(dst.shape) if dst.family is not OpFamily.RECURRENT else f"{_key(wide)} wide"
+    state = format_shape(dst.shape) if dst.family is not OpFamily.RECURRENT else f"{size_key(wide)} wide"
     return (
-        f"'{dst.id}' starts from the final state of '{src.id}', which is {_key(final)} wide, "
+        f"'{dst.id}' starts from the final state of '{src.id}', which is {size_key(final)} wide, "
         f"but its state is {state}; make them agree (or add a layer between them)"
     )
-
-
-def _value(size: Size) -> int:
-    return size.value if isinstance(size, Sym) else size
