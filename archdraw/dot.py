@@ -242,6 +242,10 @@ def describe(node: Node, fan_in: Size | None = None, linked: bool = False) -> st
         return f"global {'avg' if 'avg' in op else 'max'} pool"
     if op == "reshape":
         return f"reshape {_value(a('shape'))}"
+    if op == "crop":
+        return f"crop to {_pair(a('size'))}"
+    if op == "layer_scale":
+        return "layer scale + shift" if a("bias") else "layer scale"
     if op == "noise":
         return f"noise {a('dist') or 'normal'} {_value(a('shape'))}"
     if op == "custom":

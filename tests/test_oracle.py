@@ -114,6 +114,7 @@ EXAMPLES: dict[str, tuple[list[Array], dict[str, Any]]] = {
     "batchnorm": ([array(2, 3, 4)], {}),
     "layernorm": ([array(2, 5)], {}),
     "groupnorm": ([array(2, 6, 3, 3)], {"groups": 3}),
+    "layer_scale": ([array(2, 5, 3)], {"axis": -1, "bias": True}),
     "instancenorm": ([array(2, 4, 3, 3)], {"affine": True}),
     "lrn": ([array(1, 6, 3, 3)], {"size": 3}),
     "dropout": ([array(2, 3)], {}),
@@ -134,6 +135,7 @@ EXAMPLES: dict[str, tuple[list[Array], dict[str, Any]]] = {
     "flatten": ([array(2, 3, 4, 5)], {"start": 2}),
     "reshape": ([array(2, 3, 4)], {"shape": (2, -1, 3)}),
     "permute": ([array(2, 3, 4)], {"axes": (0, -1, 1)}),
+    "crop": ([array(2, 3, 6, 5)], {"size": (4, 3)}),
     "split": ([array(2, 6)], {"parts": 3, "index": 1}),
     "slice": ([array(2, 6)], {"start": 1, "stop": -1}),
     "concat": ([array(2, 3), array(2, 4)], {}),
@@ -404,6 +406,27 @@ def test_permute(data: st.DataObject, shape: tuple[int, ...]) -> None:
             st.one_of(st.integers(-5, 5), st.lists(st.integers(-5, 5), min_size=1, max_size=5).map(tuple))
         )
     agree("permute", [array(*shape)], {"axes": axes})
+
+
+@SMALL
+@given(shapes(1, 4), st.integers(-5, 4), st.booleans())
+def test_layer_scale(shape: tuple[int, ...], axis: int, bias: bool) -> None:
+    agree("layer_scale", [array(*shape)], {"axis": axis, "bias": bias})
+
+
+@SMALL
+@given(st.data(), shapes(2, 5, high=6))
+def test_crop(data: st.DataObject, shape: tuple[int, ...]) -> None:
+    spatial = max(len(shape) - 2, 1)
+    size = data.draw(st.lists(st.integers(0, 7), min_size=1, max_size=spatial + 1).map(tuple))
+    agree("crop", [array(*shape)], {"size": size[0] if len(size) == 1 else size})
+
+
+def test_layer_scale_counts_one_weight_per_channel() -> None:
+    """ConvNeXt's layer scale γ is a vector of C weights (Liu et al. 2022, §3: "layer scale")."""
+    spec = "archdraw: 1\nname: t\ndims: {N: 1}\ninputs:\n  x: [N, 96, 56, 56]\nlayers:\n  - layer_scale\n"
+    graph = archdraw.analyze(archdraw.loads(spec))
+    assert graph.node("layer_scale_1").params == 96
 
 
 @SMALL

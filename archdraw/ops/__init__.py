@@ -222,6 +222,15 @@ _TABLE: dict[str, OpDef] = {
         "instance normalisation: each channel of each sample over space",
         {"eps": _EPS, "affine": AttrSpec(AttrType.BOOL, False, doc="learned scale and shift (PyTorch: off)")},
     ),
+    "layer_scale": OpDef(
+        "",
+        OpFamily.NORMALIZATION,
+        "a learned scale per channel (layer scale), and a shift with bias: true",
+        {
+            "axis": AttrSpec(AttrType.INT, 1, doc="the channel axis (1: [N, C, ...]; -1: [N, T, D])"),
+            "bias": AttrSpec(AttrType.BOOL, False, doc="a learned shift per channel too"),
+        },
+    ),
     "lrn": OpDef(
         "",
         OpFamily.NORMALIZATION,
@@ -266,6 +275,12 @@ _TABLE: dict[str, OpDef] = {
         OpFamily.RESHAPE,
         "reshape (one -1 allowed)",
         {"shape": _req(AttrType.SHAPE, "the new shape")},
+    ),
+    "crop": OpDef(
+        "",
+        OpFamily.RESHAPE,
+        "the centre of a feature map, cut to a size (U-Net's copy and crop)",
+        {"size": _req(AttrType.INTS, "the spatial size kept (one int or one per spatial axis)")},
     ),
     "permute": OpDef(
         "",

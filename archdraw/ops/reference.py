@@ -491,6 +491,18 @@ def _scale_shift(r: _Run, y: FloatArray) -> FloatArray:
     return _floats(y * r.weights.draw((c,), 1).reshape(shape) + r.weights.draw((c,), 1).reshape(shape))
 
 
+def _layer_scale(r: _Run) -> FloatArray:
+    """``x · γ (+ β)``, one γ (and β) per index of the channel axis."""
+    x = r.input()
+    axis = _axis(r, x, r.size("axis"))
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    y = x * r.weights.draw((x.shape[axis],), 1).reshape(shape)
+    if r.flag("bias"):
+        y = y + r.weights.draw((x.shape[axis],), 1).reshape(shape)
+    return _floats(y)
+
+
 def _groupnorm(r: _Run) -> FloatArray:
     """Each group of C/G channels normalised over its channels and space (Wu and He, 2018)."""
     x = r.input()
@@ -546,6 +558,27 @@ def _reshape(r: _Run) -> FloatArray:
     if not isinstance(target, tuple):
         raise r.fail("needs 'shape'")
     return r.input().reshape(tuple(_integer(t, "shape", r) for t in target))
+
+
+def _crop(r: _Run) -> FloatArray:
+    """The centre of each spatial axis: ``x[..., o:o + h, ...]`` with ``o = (H - h) // 2``."""
+    x = r.input()
+    if x.ndim < 3:
+        raise r.fail(f"needs an input [N, C, ...] with at least 3 axes, got shape {x.shape}")
+    written = r.attrs.get("size")
+    items = written if isinstance(written, tuple) else (written,)
+    kept = [_integer(k, "size", r) for k in items]
+    if len(kept) == 1:
+        kept *= x.ndim - 2
+    if len(kept) != x.ndim - 2:
+        raise r.fail(f"'size' needs 1 or {x.ndim - 2} values, got {len(kept)}")
+    cuts = []
+    for have, want in zip(x.shape[2:], kept, strict=True):
+        if not 1 <= want <= have:
+            raise r.fail(f"cannot cut an axis of {have} to {want}")
+        start = (have - want) // 2
+        cuts.append(slice(start, start + want))
+    return x[(slice(None), slice(None), *cuts)]
 
 
 def _permute(r: _Run) -> FloatArray:
@@ -970,6 +1003,7 @@ REFERENCES: Mapping[str, Reference] = {
     "batchnorm": _batchnorm,
     "layernorm": _layernorm,
     "groupnorm": _groupnorm,
+    "layer_scale": _layer_scale,
     "instancenorm": _instancenorm,
     "lrn": _lrn,
     "dropout": _identity,
@@ -981,6 +1015,7 @@ REFERENCES: Mapping[str, Reference] = {
     "flatten": _flatten,
     "reshape": _reshape,
     "permute": _permute,
+    "crop": _crop,
     "split": _split,
     "slice": _slice,
     "concat": _concat,

@@ -376,6 +376,14 @@ def groupnorm(c: Call) -> Result:
     return Result(shape, 2 * channels if c.attr("affine") else 0)
 
 
+def layer_scale(c: Call) -> Result:
+    """A learned scale (and, with bias, a shift) per channel of one axis: layer scale."""
+    shape = c.input()
+    axis = _axis(c, shape, c.size("axis"))
+    channels = sizes.value(shape[axis])
+    return Result(shape, channels * (2 if c.attr("bias") else 1))
+
+
 def instancenorm(c: Call) -> Result:
     """Normalise each channel of each sample over space; a scale and shift per channel if affine."""
     shape = c.input()
@@ -468,6 +476,18 @@ def slice_(c: Call) -> Result:
         if sizes.value(written) == size:
             size = written
     return Result((*shape[:axis], size, *shape[axis + 1 :]))
+
+
+def crop(c: Call) -> Result:
+    """The centre of every spatial axis (past batch and channels), cut to ``size``."""
+    shape = c.input()
+    if len(shape) < 3:
+        c.fail(f"needs an input [N, C, ...] with at least 3 axes, got {show(shape)}{c.source(0)}")
+    kept = c.tuple("size", len(shape) - 2)
+    for axis, (have, want) in enumerate(zip(shape[2:], kept, strict=True), start=2):
+        if not 1 <= want <= sizes.value(have):
+            c.fail(f"cannot cut axis {axis} of {show(shape)}{c.source(0)} to {want}")
+    return Result((*shape[:2], *kept))
 
 
 def concat(c: Call) -> Result:
@@ -743,6 +763,8 @@ RULES: Mapping[str, Rule] = {
     "unpool2d": unpool,
     "upsample": upsample,
     "batchnorm": batchnorm,
+    "layer_scale": layer_scale,
+    "crop": crop,
     "layernorm": layernorm,
     "groupnorm": groupnorm,
     "instancenorm": instancenorm,
