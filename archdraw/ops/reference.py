@@ -578,7 +578,8 @@ def _crop(r: _Run) -> FloatArray:
             raise r.fail(f"cannot cut an axis of {have} to {want}")
         start = (have - want) // 2
         cuts.append(slice(start, start + want))
-    return x[(slice(None), slice(None), *cuts)]
+    window = (slice(None), slice(None), *cuts)
+    return x[window]
 
 
 def _permute(r: _Run) -> FloatArray:
