@@ -815,6 +815,8 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
         facts = f"{total:,} parameters" + (f" ({count(total)})" if total >= 1000 else "")
         if fixed:
             facts += f", {fixed:,} of them fixed"
+        if graph.totals.statistics:
+            facts += f", {graph.totals.statistics:,} of them moving statistics"
         facts += f" · {count(macs)}MACs" if macs >= 1000 else f" · {macs} MACs"
         title += f'<br/><font point-size="10" color="{th.muted}">{escape_html(facts)}</font>'
     graph_attrs = {

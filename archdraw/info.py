@@ -23,11 +23,13 @@ def to_info(graph: Graph) -> dict[str, Any]:
     """
     known = [n.params for n in graph.nodes]
     macs = [n.macs for n in graph.nodes]
+    params = sum(p for p in known if p is not None) if known and all(p is not None for p in known) else None
+    untrained = sum((n.params or 0) if not n.trainable else n.statistics for n in graph.nodes)
     return {
         "name": graph.name,
-        "params": sum(p for p in known if p is not None)
-        if known and all(p is not None for p in known)
-        else None,
+        "params": params,
+        "trainable_params": None if params is None else params - untrained,
+        "non_trainable_params": None if params is None else untrained,
         "macs": sum(m for m in macs if m is not None) if macs and all(m is not None for m in macs) else None,
         "nodes": [
             {
@@ -72,13 +74,21 @@ def _count(value: int | None) -> str:
 
 
 def _totals(graph: Graph, report: dict[str, Any]) -> str:
-    """``parameters: 25,557,032 (all trainable) · MACs: 4,089,184,256 at N=1``."""
+    """``parameters: 25,557,032 (all trainable) · MACs: 4,089,184,256 at N=1``.
+
+    Untrained parameters are fixed weights (``trainable: false``) or moving statistics (Keras'
+    batch norm); Keras' summary calls both non-trainable.
+    """
     params = report["params"]
     fixed = sum(n.params or 0 for n in graph.nodes if not n.trainable)
+    statistics = sum(n.statistics for n in graph.nodes)
+    untrained = [f"{fixed:,} fixed"] if fixed else []
+    if statistics:
+        untrained.append(f"{statistics:,} moving statistics")
     if params is None:
         kinds = ""
-    elif fixed:
-        kinds = f" ({params - fixed:,} trainable, {fixed:,} fixed)"
+    elif untrained:
+        kinds = f" ({params - fixed - statistics:,} trainable, " + ", ".join(untrained) + ")"
     else:
         kinds = " (all trainable)" if params else ""
     dims = ", ".join(f"{d.name}={d.size}" for d in graph.dims)

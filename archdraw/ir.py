@@ -346,6 +346,9 @@ class Node:
     shape: tuple[Size, ...] | None = None
     params: int | None = None
     macs: int | None = None
+    #: of ``params``, the values that are not weights trained by gradient but are counted as
+    #: parameters (Keras' batch-norm moving mean and variance)
+    statistics: int = 0
     #: declared to run once for the whole sequence (``once: true``)
     once: bool = False
     #: a condition on the time step (``when: step == 1``), kept as written: the layer exists
@@ -402,6 +405,9 @@ class Totals:
     params: int
     fixed: int
     macs: int
+    #: of ``params``, the moving statistics counted as parameters (see Node.statistics); they
+    #: are not trained, like ``fixed`` weights, but they are not fixed either
+    statistics: int = 0
 
 
 @dataclass(frozen=True, slots=True)

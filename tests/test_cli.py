@@ -93,8 +93,19 @@ def test_validate_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 
 def test_info_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     esn = json.loads(run(capsys, "info", str(ROOT / "specs" / "esn.yaml"), "--json").out)
-    assert set(esn) == {"name", "params", "macs", "nodes", "edges"}
+    assert set(esn) == {
+        "name",
+        "params",
+        "trainable_params",
+        "non_trainable_params",
+        "macs",
+        "nodes",
+        "edges",
+    }
     assert esn["name"] == "Echo state network"
+    # The fixed reservoir is non-trainable, as Keras' summary counts it; the readout is trained.
+    reservoir = next(n["params"] for n in esn["nodes"] if n["id"] == "reservoir")
+    assert (esn["trainable_params"], esn["non_trainable_params"]) == (esn["params"] - reservoir, reservoir)
     for node in esn["nodes"]:
         assert set(node) == {"id", "op", "label", "group", "shape", "params", "macs", "role", "loop"}
     # The reservoir's loop holds the input it reads at every step and the readout it feeds.

@@ -10,12 +10,17 @@ Sources:
 - LeNet-5 with full connections (6 and 16 maps, 120-84-10 dense): 61,706, as in
   Dive into Deep Learning, "Convolutional Neural Networks (LeNet)". https://d2l.ai
 - ResNet-50 stage outputs 56×56×256, 28×28×512, 14×14×1024, 7×7×2048: the paper's Table 1.
+- Keras' ResNet50 (keras.applications, convolutions with biases, batch norm counting its moving
+  mean and variance): `model.summary()` prints "Total params: 25,636,712", "Trainable params:
+  25,583,592", "Non-trainable params: 53,120". https://keras.io/api/applications/resnet/
 - LSTM, input 128, hidden 256: PyTorch's nn.LSTM holds weight_ih (4H×F), weight_hh (4H×H),
   bias_ih and bias_hh (4H each): 395,264; Keras's LSTM has one bias (4H): 394,240.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,6 +75,36 @@ def test_resnet50_stage_outputs() -> None:
 def test_info_json_reports_the_totals() -> None:
     info = archdraw.to_info(analysed("resnet50"))
     assert (info["params"], info["macs"]) == (25_557_032, 4_089_184_256)
+
+
+def test_keras_resnet50_counts_moving_statistics_as_non_trainable(tmp_path: Path) -> None:
+    text = (ROOT / "specs" / "resnet50.yaml").read_text(encoding="utf-8")
+    keras = text.replace("bias: false}, batchnorm]", "bias: true}, {op: batchnorm, convention: keras}]")
+    assert keras != text
+    info = archdraw.to_info(archdraw.analyze(archdraw.loads(keras)))
+    assert (info["params"], info["trainable_params"], info["non_trainable_params"]) == (
+        25_636_712,
+        25_583_592,
+        53_120,
+    )
+    spec = tmp_path / "keras_resnet50.yaml"
+    spec.write_text(keras, encoding="utf-8")
+    shown = subprocess.run(
+        [sys.executable, "-m", "archdraw", "info", str(spec)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "parameters: 25,636,712 (25,583,592 trainable, 53,120 moving statistics)" in shown
+    drawn = subprocess.run(
+        [sys.executable, "-m", "archdraw", "render", str(spec), "-f", "dot", "-o", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "53,120 of them moving statistics" in drawn
+
+
+def test_the_pytorch_count_is_the_default() -> None:
+    info = archdraw.to_info(analysed("resnet50"))
+    assert (info["trainable_params"], info["non_trainable_params"]) == (25_557_032, 0)
 
 
 LSTM = """archdraw: 1

@@ -198,7 +198,17 @@ _TABLE: dict[str, OpDef] = {
         "",
         OpFamily.NORMALIZATION,
         "batch normalisation",
-        {"eps": _EPS, "affine": AttrSpec(AttrType.BOOL, True, doc="learned scale and shift")},
+        {
+            "eps": _EPS,
+            "affine": AttrSpec(AttrType.BOOL, True, doc="learned scale and shift"),
+            "convention": AttrSpec(
+                AttrType.CHOICE,
+                "pytorch",
+                choices=("pytorch", "keras"),
+                doc="parameter count: the scale and shift (pytorch), or also the moving mean and "
+                "variance, as non-trainable parameters (keras)",
+            ),
+        },
     ),
     "layernorm": OpDef(
         "",

@@ -104,6 +104,8 @@ class Result:
     shape: Shape
     params: int = 0
     macs: int = 0
+    #: of ``params``, the values not trained by gradient (Keras' batch-norm moving statistics)
+    statistics: int = 0
 
 
 Rule = Callable[[Call], Result]
@@ -350,11 +352,18 @@ def softmax(c: Call) -> Result:
 
 
 def batchnorm(c: Call) -> Result:
-    """Normalise each channel (axis 1); a scale and shift per channel."""
+    """Normalise each channel (axis 1); a scale and shift per channel.
+
+    PyTorch keeps the moving mean and variance as buffers, not parameters; Keras counts them
+    as non-trainable parameters (``convention: keras``).
+    """
     shape = c.input()
     if len(shape) < 2:
         c.fail(f"needs an input [N, C, ...], got {show(shape)}{c.source(0)}")
-    return Result(shape, 2 * sizes.value(shape[1]) if c.attr("affine") else 0)
+    channels = sizes.value(shape[1])
+    learned = 2 * channels if c.attr("affine") else 0
+    statistics = 2 * channels if c.attr("convention") == "keras" else 0
+    return Result(shape, learned + statistics, statistics=statistics)
 
 
 def layernorm(c: Call) -> Result:

@@ -160,14 +160,20 @@ def infer_shapes(graph: Graph) -> Graph:
             updated.append(node)
             continue
         own = found.params + _learned_start(node, found.shape) + visible_bias.get(node.id, 0)
-        params = 0 if _shared_copy(node, clusters) else own
-        updated.append(replace(node, shape=found.shape, params=params, macs=found.macs))
+        shared = _shared_copy(node, clusters)
+        params = 0 if shared else own
+        # Statistics of fixed layers are counted as fixed: every value there is untrained.
+        statistics = 0 if shared or not node.trainable else found.statistics
+        updated.append(
+            replace(node, shape=found.shape, params=params, macs=found.macs, statistics=statistics)
+        )
     totals = None
     if all(n.params is not None for n in updated):
         totals = Totals(
             params=sum(n.params or 0 for n in updated),
             fixed=sum(n.params or 0 for n in updated if not n.trainable),
             macs=sum(n.macs or 0 for n in updated),
+            statistics=sum(n.statistics for n in updated),
         )
         for what, total in (("parameters", totals.params), ("MACs", totals.macs)):
             if total > MAX_COUNT:
