@@ -170,6 +170,9 @@ RULES: tuple[Rule, ...] = (
             r"^the first layer needs 'in:'",
             r"takes data inputs only",
             r"^'role' applies to single layers",
+            r"^'tied' applies to single layers",
+            r"^'tied' shares a weight matrix",
+            r"' is tied to ",
             r"are a mapping and name their own inputs",
             r" belongs to ",
             r"^'axis' names the axis of a delay",
@@ -189,6 +192,7 @@ RULES: tuple[Rule, ...] = (
         (
             rf"^{_OP} '[^']*' ",
             r"^state '[^']*' is .* but '[^']*' feeds back",
+            r"' cannot use the weights of '",
         ),
     ),
     Rule(

@@ -423,7 +423,9 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
         )
         attrs["tooltip"] = f"{e.src} → {e.dst} ({e.kind.value})"
         label = e.label
-        if e.initial:
+        if e.kind is EdgeKind.TIED:
+            label = "tied weights"
+        elif e.initial:
             label = label or "initial state"
         elif e.kind is EdgeKind.RECURRENT and not between_steps:
             label = label or _delay_mark(e)
@@ -640,6 +642,7 @@ _EDGE_MEANING = {
     EdgeKind.RECURRENT: "recurrent edge from an earlier step",
     EdgeKind.GRADIENT: "gradient path (flows backwards)",
     EdgeKind.UNDIRECTED: "undirected, symmetric link",
+    EdgeKind.TIED: "tied weights: one matrix, used by both layers",
 }
 
 

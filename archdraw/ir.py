@@ -96,6 +96,7 @@ class EdgeKind(enum.Enum):
     RECURRENT = "recurrent"
     GRADIENT = "gradient"
     UNDIRECTED = "undirected"
+    TIED = "tied"  # one weight matrix used by two layers (``tied:``); carries no data
 
 
 class Role(enum.Enum):
@@ -270,6 +271,8 @@ class Layer:
     #: a recurrent state's initial value: "zeros", "learned" or the id of the layer whose
     #: final state it is (``initial:``); "" when not declared
     initial: Attr | None = None
+    #: the layer whose weight matrix this one uses (``tied:``), as written
+    tied: Attr | None = None
     shape: tuple[Attr, ...] | None = None
     output: str = ""
     auto_id: bool = False

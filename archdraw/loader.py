@@ -40,7 +40,7 @@ from .ir import (
     Style,
     ViewDefaults,
 )
-from .ops import OPS, PADDINGS, AttrSpec, AttrType
+from .ops import OPS, PADDINGS, TIEABLE, AttrSpec, AttrType
 from .source import YMap, YScalar, YSeq, YValue, decode, parse
 from .theme import THEMES
 
@@ -177,6 +177,11 @@ _LAYER_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
             Value.INITIAL,
             "a recurrent layer's initial state: zeros (the default), learned, "
             "or the layer whose final state it starts from",
+        ),
+        "tied": Key(
+            Value.TARGET,
+            "the layer whose weight matrix this layer uses as its own (tied weights: a shared "
+            "embedding and output projection); its weights are counted there",
         ),
         "output": Key(Value.IDENT, "for inline groups: the inner layer that is the group's result"),
     }
@@ -560,7 +565,7 @@ class _Reader:
         kind_node = m.get("kind")
         if kind_node is not None:
             text = self.string(kind_node, "edge kind")
-            names = [k.value for k in EdgeKind]
+            names = [k.value for k in EdgeKind if k is not EdgeKind.TIED]
             if text not in names:
                 self.fail(
                     f"edge kind must be one of {', '.join(names)}, got {text!r}{did_you_mean(text, names)}",
@@ -607,6 +612,10 @@ class _Reader:
         if (node := m.get("initial")) is not None:
             start = self.attempt(self.initial, node)
             initial = Attr("initial", start, node.span) if start is not None else None
+        tied: Attr | None = None
+        if (node := m.get("tied")) is not None:
+            owner = self.attempt(self.ref_target, node)
+            tied = Attr("tied", owner, node.span) if owner is not None else None
         refused: tuple[Role, ...] = ()
         if (node := m.get("bottleneck")) is not None:
             marked = self.attempt(self.boolean, node, "bottleneck")
@@ -627,6 +636,7 @@ class _Reader:
             refused=refused,
             once=once,
             initial=initial,
+            tied=tied,
         )
 
     def initial(self, node: YValue) -> str:
@@ -744,6 +754,14 @@ class _Reader:
                         base.initial.span,
                         f"'initial' is the initial state of a recurrent layer; {op} keeps no state "
                         "(a state input takes 'initial:' too)",
+                    )
+                )
+            if base.tied is not None and op not in TIEABLE:
+                holders = ", ".join(sorted(TIEABLE))
+                self.diagnostics.append(
+                    Diagnostic(
+                        base.tied.span,
+                        f"'tied' shares a weight matrix; {op} has none (layers that have one: {holders})",
                     )
                 )
             if layer_id is None:

@@ -148,7 +148,7 @@ def _values() -> dict[Value, Schema]:
         Value.BLOCK: {"type": "string", "description": "the name of a block defined under 'blocks:'"},
         Value.REFS: _one_or_list(_by_type(_ref("target"), _ref("reference_to"))),
         Value.TARGET: _ref("target"),
-        Value.EDGE_KIND: {"enum": [k.value for k in EdgeKind]},
+        Value.EDGE_KIND: {"enum": [k.value for k in EdgeKind if k is not EdgeKind.TIED]},
         Value.DELAY: {"type": "integer", "minimum": 1, "maximum": MAX_DELAY},
         Value.ROLES: _one_or_list({"enum": roles}),
         Value.REPEAT: {

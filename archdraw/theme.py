@@ -94,6 +94,18 @@ DEFAULT: Final = Theme(
             EdgeKind.UNDIRECTED: MappingProxyType(
                 {"color": "#00796b", "penwidth": "1.6", "dir": "none", "fontcolor": "#00796b"}
             ),
+            EdgeKind.TIED: MappingProxyType(
+                {
+                    "color": "#8d6e63",
+                    "style": "dashed",
+                    "penwidth": "1.4",
+                    "fontcolor": "#6d4c41",
+                    "dir": "both",
+                    "arrowhead": "tee",
+                    "arrowtail": "tee",
+                    "constraint": "false",
+                }
+            ),
         }
     ),
     state=("#fdece3", "#d0602a"),
@@ -162,6 +174,18 @@ PAPER: Final = Theme(
             EdgeKind.UNDIRECTED: MappingProxyType(
                 {"color": "#000000", "penwidth": "1.6", "dir": "none", "fontcolor": "#404040"}
             ),
+            EdgeKind.TIED: MappingProxyType(
+                {
+                    "color": "#000000",
+                    "style": "dashed",
+                    "penwidth": "2",  # a skip is dashed and thin: in greyscale, width tells them apart
+                    "fontcolor": "#404040",
+                    "dir": "both",
+                    "arrowhead": "tee",
+                    "arrowtail": "tee",
+                    "constraint": "false",
+                }
+            ),
         }
     ),
     state=("#ffffff", "#000000"),
@@ -229,6 +253,18 @@ DARK: Final = Theme(
             ),
             EdgeKind.UNDIRECTED: MappingProxyType(
                 {"color": "#4dd0b8", "penwidth": "1.6", "dir": "none", "fontcolor": "#4dd0b8"}
+            ),
+            EdgeKind.TIED: MappingProxyType(
+                {
+                    "color": "#bcaaa4",
+                    "style": "dashed",
+                    "penwidth": "1.4",
+                    "fontcolor": "#bcaaa4",
+                    "dir": "both",
+                    "arrowhead": "tee",
+                    "arrowtail": "tee",
+                    "constraint": "false",
+                }
             ),
         }
     ),
@@ -306,6 +342,18 @@ COLORBLIND: Final = Theme(
             ),
             EdgeKind.UNDIRECTED: MappingProxyType(
                 {"color": _OI_GREEN, "penwidth": "1.6", "dir": "none", "fontcolor": _OI_GREEN}
+            ),
+            EdgeKind.TIED: MappingProxyType(
+                {
+                    "color": _OI_BLACK,
+                    "style": "dashed",
+                    "penwidth": "1.4",
+                    "fontcolor": _OI_BLACK,
+                    "dir": "both",
+                    "arrowhead": "tee",
+                    "arrowtail": "tee",
+                    "constraint": "false",
+                }
             ),
         }
     ),

@@ -373,6 +373,15 @@ class _Unroller:
                     )
         for e in self.graph.edges:
             src, dst = self.nodes[e.src], self.nodes[e.dst]
+            if e.kind is EdgeKind.TIED:  # one matrix: said once, between the first copies
+                out.append(
+                    replace(
+                        e,
+                        src=self.copy_id(e.src, self.at[e.src][0]),
+                        dst=self.copy_id(e.dst, self.at[e.dst][0]),
+                    )
+                )
+                continue
             if e.initial:
                 for s in self.last(e.src):
                     for d in self.at[e.dst][:1]:

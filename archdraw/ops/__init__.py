@@ -11,7 +11,7 @@ from typing import Final
 from ..ir import AttrValue, OpFamily
 from .rules import RULES, Rule
 
-__all__ = ["ACTIVATIONS", "OPS", "PADDINGS", "AttrSpec", "AttrType", "OpDef", "op_names"]
+__all__ = ["ACTIVATIONS", "OPS", "PADDINGS", "TIEABLE", "AttrSpec", "AttrType", "OpDef", "op_names"]
 
 
 class AttrType(enum.Enum):
@@ -76,6 +76,9 @@ ACTIVATIONS: Final = (
     "hardsigmoid",
     "linear",
 )
+
+#: ops with one weight matrix that another layer can use as its own (``tied:``)
+TIEABLE: Final = frozenset({"dense", "embedding", "conv1d", "conv2d", "conv3d", "conv_transpose2d"})
 
 PADDINGS: Final = ("same", "valid")  # the words a PADDING attribute takes besides integers
 

@@ -106,6 +106,8 @@ class Result:
     macs: int = 0
     #: of ``params``, the values not trained by gradient (Keras' batch-norm moving statistics)
     statistics: int = 0
+    #: the shape of the op's weight matrix, as PyTorch holds it (what ``tied:`` shares)
+    weight: tuple[int, ...] = ()
 
 
 Rule = Callable[[Call], Result]
@@ -210,7 +212,8 @@ def conv(dims: int) -> Rule:
         per_output = (cin // groups) * math.prod(kernel)
         params = sizes.value(cout) * per_output + (sizes.value(cout) if c.attr("bias") else 0)
         macs = _batch(shape) * sizes.value(cout) * sizes.product_value(out) * per_output
-        return Result((shape[0], cout, *out), params, macs)
+        weight = (sizes.value(cout), cin // groups, *kernel)
+        return Result((shape[0], cout, *out), params, macs, weight=weight)
 
     return rule
 
@@ -240,7 +243,8 @@ def conv_transpose(dims: int) -> Rule:
         per_input = (sizes.value(cout) // groups) * math.prod(kernel)
         params = cin * per_input + (sizes.value(cout) if c.attr("bias") else 0)
         macs = _batch(shape) * sizes.product_value(spatial) * cin * per_input
-        return Result((shape[0], cout, *out), params, macs)
+        weight = (cin, sizes.value(cout) // groups, *kernel)
+        return Result((shape[0], cout, *out), params, macs, weight=weight)
 
     return rule
 
@@ -328,7 +332,7 @@ def dense(c: Call) -> Result:
     fan_in = sum(widths)
     params = fan_in * sizes.value(units) + (sizes.value(units) if c.attr("bias") else 0)
     macs = sizes.product_value(shape[:-1]) * fan_in * sizes.value(units)
-    return Result((*shape[:-1], units), params, macs)
+    return Result((*shape[:-1], units), params, macs, weight=(sizes.value(units), fan_in))
 
 
 def same_shape(c: Call) -> Result:
@@ -569,7 +573,8 @@ def embedding(c: Call) -> Result:
     """A lookup table: token ids ``[N, T]`` to vectors ``[N, T, dim]``."""
     shape = c.input()
     dim = c.dim("dim")
-    return Result((*shape, dim), sizes.value(c.dim("vocab")) * sizes.value(dim))
+    table = (sizes.value(c.dim("vocab")), sizes.value(dim))
+    return Result((*shape, dim), table[0] * table[1], weight=table)
 
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}

@@ -33,7 +33,7 @@ from ..ir import (
 )
 from ..loader import INITIAL_VALUES, MAX_REPEAT
 from ..ops import OPS, AttrType
-from .validate import REPETITION_NAMES, STEP_NAMES, data_refs, initial_ref
+from .validate import REPETITION_NAMES, STEP_NAMES, data_refs, initial_ref, tied_ref
 
 __all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand", "unknown_expand_name"]
 
@@ -370,6 +370,8 @@ class _Expander:
                 self.connect(current, rep_id, layer.span)
                 if (start := initial_ref(layer)) is not None:
                     self.pending.append(_Pending(start, scope, rep_id, layer.id, rep_id, initial=True))
+                if (owner := tied_ref(layer)) is not None:
+                    self.pending.append(_Pending(owner, scope, rep_id, layer.id, rep_id))
                 for ref in layer.refs:
                     if rep > 1 and ref in explicit_set and ref not in later:
                         continue  # the first input: repetition k reads repetition k - 1 instead
@@ -612,7 +614,7 @@ class _Expander:
             has_out = {
                 e.src
                 for e in self.edges
-                if e.kind is not EdgeKind.RECURRENT and e.delay == 0 and e.src != e.dst
+                if e.kind not in (EdgeKind.RECURRENT, EdgeKind.TIED) and e.delay == 0 and e.src != e.dst
             }
             wanted = {
                 n.id

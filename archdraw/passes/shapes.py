@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from .. import sizes
 from ..ir import Diagnostic, EdgeKind, Graph, Node, OpFamily, Role, Sym, Totals
-from ..ops import OPS
+from ..ops import OPS, TIEABLE
 from ..ops.rules import Call, Result, Shape, ShapeError, show
 from .structure import CARRIES, incoming, topological_order
 
@@ -144,6 +144,7 @@ def infer_shapes(graph: Graph) -> Graph:
             except (ShapeError, sizes.SizeError) as exc:
                 diagnostics.append(Diagnostic(node.span, str(exc)))
 
+    borrowed = _tied(graph, nodes, results, diagnostics)
     clusters = {c.id: (c.parent, c.repeat_index, c.shared) for c in graph.clusters}
     # An undirected link is symmetric: run from the layer back to an input it is linked to, it
     # needs a bias for each of the input's units too (an RBM's visible biases, Hinton's guide
@@ -160,6 +161,7 @@ def infer_shapes(graph: Graph) -> Graph:
             updated.append(node)
             continue
         own = found.params + _learned_start(node, found.shape) + visible_bias.get(node.id, 0)
+        own -= borrowed.get(node.id, 0)
         shared = _shared_copy(node, clusters)
         params = 0 if shared else own
         # Statistics of fixed layers are counted as fixed: every value there is untrained.
@@ -185,6 +187,54 @@ def infer_shapes(graph: Graph) -> Graph:
                     )
                 )
     return replace(graph, nodes=tuple(updated), diagnostics=(*graph.diagnostics, *diagnostics), totals=totals)
+
+
+def _tied(
+    graph: Graph, nodes: dict[str, Node], results: dict[str, Result], diagnostics: list[Diagnostic]
+) -> dict[str, int]:
+    """Per layer with ``tied:``, the weights it uses from another layer, and so does not hold.
+
+    The two weight matrices must have one shape, or (a dense layer's and an embedding's)
+    be each other's transpose: a Transformer's pre-softmax projection, d_model → vocab,
+    uses the vocab × d_model embedding table.
+    """
+    borrowed: dict[str, int] = {}
+    for e in graph.edges:
+        if e.kind is not EdgeKind.TIED:
+            continue
+        owner, user = nodes[e.src], nodes[e.dst]
+        if owner.id == user.id:
+            diagnostics.append(
+                Diagnostic(e.span, f"'{user.id}' is tied to itself; name the layer whose weights it uses")
+            )
+            continue
+        if owner.op not in TIEABLE:
+            what = "a block or group" if owner.op == "input" else f"{owner.op}, which has no weight matrix"
+            diagnostics.append(
+                Diagnostic(e.span, f"'{user.id}' is tied to '{owner.id}', {what}; name a layer with weights")
+            )
+            continue
+        if owner.id not in results or user.id not in results:
+            continue  # a shape error there is reported already
+        mine, theirs = results[user.id].weight, results[owner.id].weight
+        if mine == theirs or (len(mine) == 2 and mine == theirs[::-1]):
+            count = 1
+            for size in mine:
+                count *= size
+            borrowed[user.id] = borrowed.get(user.id, 0) + count
+            continue
+        diagnostics.append(
+            Diagnostic(
+                e.span,
+                f"'{user.id}' cannot use the weights of '{owner.id}': its weight matrix is "
+                f"{_matrix(mine)} but '{owner.id}' holds {_matrix(theirs)}",
+            )
+        )
+    return borrowed
+
+
+def _matrix(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape)
 
 
 def _learned_start(node: Node, shape: Shape) -> int:

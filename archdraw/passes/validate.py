@@ -16,7 +16,7 @@ from ..ir import Attr, BlockDef, Body, Diagnostic, EdgeKind, Graph, Layer, Ref, 
 from ..loader import INITIAL_VALUES
 from ..ops import OPS, AttrType
 
-__all__ = ["REPETITION_NAMES", "STEP_NAMES", "data_refs", "initial_ref", "validate"]
+__all__ = ["REPETITION_NAMES", "STEP_NAMES", "data_refs", "initial_ref", "tied_ref", "validate"]
 
 # Names a layer's expressions may use for the repetition being expanded: its number (from 1),
 # and 1 in the first repetition, else 0 (so 'stride: 1 + first' strides only the first copy).
@@ -38,6 +38,13 @@ def initial_ref(layer: Layer) -> Ref | None:
     if layer.initial.value in INITIAL_VALUES:
         return None
     return Ref(layer.initial.value, layer.initial.span)
+
+
+def tied_ref(layer: Layer) -> Ref | None:
+    """The reference ``tied: LAYER`` makes (to the layer whose weight matrix this one uses)."""
+    if layer.tied is None or not isinstance(layer.tied.value, str):
+        return None
+    return Ref(layer.tied.value, layer.tied.span, EdgeKind.TIED)
 
 
 def data_refs(refs: tuple[Ref, ...]) -> tuple[Ref, ...]:
@@ -167,6 +174,8 @@ class _Validator:
                 self.check_ref(scope, ref, layer.id)
             if (start := initial_ref(layer)) is not None:
                 self.check_ref(scope, start, layer.id)
+            if (owner := tied_ref(layer)) is not None:
+                self.check_ref(scope, owner, layer.id)
             explicit = len(data_refs(layer.refs))
             takes_none = layer.op is not None and OPS[layer.op].max_inputs == 0
             given = explicit if explicit or not body.sequential or takes_none else previous
@@ -209,6 +218,12 @@ class _Validator:
             if layer.roles:
                 self.error(
                     layer.span, f"'role' applies to single layers; put it on a layer inside the {what}"
+                )
+            if layer.tied is not None:
+                self.error(
+                    layer.tied.span,
+                    f"'tied' applies to single layers; put it on the layer inside the {what} "
+                    "whose weights are shared",
                 )
         if layer.block is not None:
             block = self.blocks.get(layer.block)
