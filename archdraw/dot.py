@@ -399,6 +399,8 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
     order = {n.id: i for i, n in enumerate(graph.nodes)}
     nodes = {n.id: n for n in graph.nodes}
     kinds = list(EdgeKind)
+    dense = {c.id for c in graph.clusters if c.dense}
+    rising, turn = _rising(graph)
     edges = sorted(
         graph.edges, key=lambda e: (order[e.dst], order[e.src], kinds.index(e.kind), e.delay, e.label)
     )
@@ -431,6 +433,10 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             label = label or _delay_mark(e)
         elif e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not label and not _fans_out(e, nodes):
             shape = nodes[e.src].shape
+            # Into a dense block's concatenations only the newest map is labelled: the skips
+            # from every earlier one carry shapes already said where those maps are made.
+            if e.kind is EdgeKind.SKIP and nodes[e.dst].cluster in dense:
+                shape = None
             if shape is not None:
                 label = format_shape(shape)
         if label:
@@ -443,10 +449,44 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             # backward state is drawn so too: beside the forward one, not on top of it.
             src, dst = dst, src
             attrs["dir"] = "back"
+        elif (
+            e.dst in rising
+            and (e.src in rising or e.src in turn)
+            and e.kind in (EdgeKind.DATA, EdgeKind.SKIP)
+        ):
+            # Drawn rising (style rise): the edge is laid out from its head, pointing up.
+            src, dst = dst, src
+            attrs["dir"] = "back"
         # An HTML-like label, so that a subscript in it (L_d) is drawn as one.
         lines.append(f"  {src} -> {dst}{_attrs(attrs, written(label) if label else None)}")
     lines += _state_lines(graph, ids, theme, len(edges))
     return lines
+
+
+def _rising(graph: Graph) -> tuple[set[str], set[str]]:
+    """(the nodes drawn rising, the nodes they turn at) for ``style: {rise: LAYER}``.
+
+    The turn is the layer named (or, drawn open, every node of it); the nodes it leads to
+    by data and skip edges within a step rise back up beside the way down, which is drawn
+    as before: a U, with the contracting path down the left and the expansive path up the
+    right, joined across by the skips.
+    """
+    name = graph.style.rise
+    if not name:
+        return set(), set()
+    turn = {n.id for n in graph.nodes if n.id == name or n.id.startswith(name + ".")}
+    succ: dict[str, list[str]] = {}
+    for e in graph.edges:
+        if e.kind in (EdgeKind.DATA, EdgeKind.SKIP) and not e.delay and not e.initial:
+            succ.setdefault(e.src, []).append(e.dst)
+    rising: set[str] = set()
+    queue = list(turn)
+    while queue:
+        for m in succ.get(queue.pop(), []):
+            if m not in turn and m not in rising:
+                rising.add(m)
+                queue.append(m)
+    return rising, turn
 
 
 def _fans_out(edge: Edge, nodes: Mapping[str, Node]) -> bool:
@@ -734,10 +774,10 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
     if any(n.has_role(Role.BOTTLENECK) for n in nodes):
         marks.append(("bottleneck", "rounded", theme.legend_fill, theme.bottleneck, bottleneck_width))
     skip_color = theme.edges[EdgeKind.SKIP].get("color", theme.edge)
-    if any(n.has_role(Role.SHORTCUT) for n in nodes):
-        marks.append(
-            ("layer on a shortcut (a projection)", "rounded,dashed", theme.legend_fill, skip_color, "2")
-        )
+    on_shortcut = {"a crop" if n.op == "crop" else "a projection" for n in nodes if n.has_role(Role.SHORTCUT)}
+    if on_shortcut:
+        kinds = " or ".join(sorted(on_shortcut, reverse=True))  # "a projection or a crop"
+        marks.append((f"layer on a shortcut ({kinds})", "rounded,dashed", theme.legend_fill, skip_color, "2"))
     for text, style, fill, border, border_width in marks:
         rows.append(
             f'<tr><td width="36" height="12" fixedsize="true" border="{border_width}" style="{style}"'
@@ -790,9 +830,9 @@ def _cluster_label(cluster: Cluster, theme: Theme, shown: int = 0) -> str:
     """The HTML label of a cluster: its name and "×N" on a folded repeat.
 
     ``shown`` is how many of a repeat's copies are drawn in it: when all are, there is no "×N"
-    to say (the copies are there to count). A fold's shapes in and out (``Cluster.detail``)
-    are not drawn here: they are on the edges into and out of it, and a line of them under
-    the title would be struck through by the edge coming in.
+    to say (the copies are there to count, each titled "k/N"). A fold's shapes in and out
+    (``Cluster.detail``) are not drawn here: they are on the edges into and out of it, and a
+    line of them under the title would be struck through by the edge coming in.
     """
     label = written(cluster.label)
     if cluster.repeat_count > 1 and cluster.repeat_index == 0 and shown < cluster.repeat_count:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from .info import MAX_LABEL, role_of
-from .ir import Cluster, Graph, Node, Sym
-from .views import View
+from .ir import Graph, Node, Sym
+from .views import COPIES, View
 
 __all__ = ["to_drawn"]
 
@@ -22,27 +22,19 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def _repeats(node: Node, clusters: dict[str, Cluster], drawn: dict[str, int]) -> int:
-    """How many repetitions of the repeats around ``node`` its one drawn copy stands for."""
-    count = 1
-    cluster = node.cluster
-    while cluster in clusters:
-        c = clusters[cluster]
-        if c.repeat_count > 1 and c.repeat_index == 0:
-            count *= max(c.repeat_count // max(drawn.get(c.id, 1), 1), 1)
-        cluster = c.parent
-    return count
+def _repeats(node: Node) -> int:
+    """How many repetitions of the repeats around ``node`` its one drawn copy stands for.
+
+    A fold says so on the copy it keeps (``COPIES``: one for each copy folded into it, "conv3
+    ×3" three, a ResNet stage's projecting "conv3 1" one); every other drawn node, a copy drawn
+    with ``--expand-repeats`` or ``--expand`` among them, stands for itself.
+    """
+    copies = node.attr(COPIES)
+    return copies if isinstance(copies, int) and not isinstance(copies, bool) and copies > 1 else 1
 
 
 def to_drawn(shown: Graph, view: View, notes: tuple[str, ...]) -> dict[str, Any]:
     """The view ``shown`` (as :func:`archdraw.views.apply_view` returns it) as plain data."""
-    clusters = {c.id: c for c in shown.clusters}
-    # The copies of each repeat that are drawn: its child clusters, or one when merged into it.
-    drawn: dict[str, int] = {}
-    for c in shown.clusters:
-        parent = clusters.get(c.parent)
-        if parent is not None and parent.repeat_count > 1 and parent.repeat_index == 0:
-            drawn[parent.id] = drawn.get(parent.id, 0) + 1
     loops = {loop.id: loop for loop in shown.loops}
     return {
         "name": shown.name,
@@ -67,7 +59,7 @@ def to_drawn(shown: Graph, view: View, notes: tuple[str, ...]) -> dict[str, Any]
                 "label": _cut(n.label or n.origin or n.id),
                 "op": n.op,
                 "stands_for": "block" if n.op == "block" else "layer",
-                "repeats": _repeats(n, clusters, drawn),
+                "repeats": _repeats(n),
                 "step": n.step,
                 "loop": n.loop or None,
                 "cluster": n.cluster or None,

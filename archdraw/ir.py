@@ -214,6 +214,10 @@ class Style:
 
     rankdir: str = "TB"
     theme: str = "default"
+    #: a layer after which the main path is drawn rising back up beside the way down (a U:
+    #: U-Net's expansive path), "" for none; with where it is written
+    rise: str = ""
+    rise_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,8 +268,12 @@ class Layer:
     refused: tuple[Role, ...] = ()
     repeat: int = 1
     repeat_expr: Attr | None = None  # a repeat count written as a size expression
+    #: ``repeat:`` is written (even ``repeat: 1``): ``index`` and ``first`` have a meaning
+    repeated: bool = False
     when: Attr | None = None  # the layer exists only where this expression is not 0
     shared: bool = False
+    #: "dense": each copy reads the concatenation of the repeat's input and all earlier copies
+    connect: str = ""
     #: computed once for the whole sequence, not at every time step (``once: true``)
     once: bool = False
     #: a recurrent state's initial value: "zeros", "learned" or the id of the layer whose
@@ -324,6 +332,8 @@ class Cluster:
     repeat_index: int = 1
     repeat_count: int = 1
     shared: bool = False
+    #: a repeat whose copies are densely connected (``connect: dense``): never folded
+    dense: bool = False
     note: str = ""
     detail: str = ""  # a view's second line, e.g. the shapes going into and out of a fold
     kind: str = ""  # what a block instance is: the block's label, else its name

@@ -55,6 +55,7 @@ INITIAL_VALUES = ("zeros", "learned")  # what 'initial:' names other than a laye
 MAX_TEXT = 4_000
 _TOO_LARGE = f"spec is larger than {MAX_SPEC_BYTES // 2**20} MiB ({MAX_SPEC_BYTES:,} bytes), archdraw's limit"
 RANKDIRS = ("TB", "LR", "BT", "RL")
+CONNECTIONS = ("chain", "dense")  # how a repeat's copies read one another (``connect:``)
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -110,6 +111,7 @@ class Value(enum.Enum):
     REPEAT = "repeat"
     CONDITION = "condition"  # an integer or a size expression; 0 leaves the layer out
     INITIAL = "initial"  # a recurrent state's initial value: zeros, learned or a layer id
+    CONNECT = "connect"  # how a repeat's copies read one another: chain or dense
     SHAPE = "shape"
 
 
@@ -163,6 +165,11 @@ _LAYER_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
         ),
         "repeat": Key(Value.REPEAT, "how many times the layer, block call or group is repeated in a chain"),
         "shared": Key(Value.BOOL, "whether the repetitions share one set of weights"),
+        "connect": Key(
+            Value.CONNECT,
+            "how a repeat's copies read one another: chain (each the one before, the default) or "
+            "dense (each the concatenation of the repeat's input and every earlier copy, as in DenseNet)",
+        ),
         "when": Key(
             Value.CONDITION,
             "0 leaves the layer out (it passes its input on); other values keep it. A condition on "
@@ -237,6 +244,11 @@ _STYLE_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
     {
         "rankdir": Key(Value.RANKDIR, "layout direction (default TB, top to bottom)"),
         "theme": Key(Value.THEME, "colour theme"),
+        "rise": Key(
+            Value.TARGET,
+            "a layer after which the layers it leads to are drawn rising back up, beside the ones "
+            "before it: a U, as U-Net's expansive path",
+        ),
     }
 )
 _VIEW_KEYS: Final[Mapping[str, Key]] = MappingProxyType(
@@ -300,6 +312,8 @@ class _Reader:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.block_params: dict[str, tuple[str, ...]] = {}
+        #: the parameters of the block whose layers are being read (words and flags may name them)
+        self.parameters: frozenset[str] = frozenset()
         self.suggest = Suggester()  # for names among the spec's own (blocks): bounded work
 
     # -- reporting ---------------------------------------------------------------------------
@@ -413,6 +427,13 @@ class _Reader:
 
     def attr_value(self, node: YValue, spec: AttrSpec, what: str) -> AttrValue:
         kind = spec.type
+        if (
+            kind in (AttrType.CHOICE, AttrType.STR, AttrType.BOOL)
+            and isinstance(node, YScalar)
+            and isinstance(node.value, str)
+            and node.value in self.parameters
+        ):
+            return node.value  # a parameter of the block being read: its value is set per call
         if kind is AttrType.SIZE:
             return self.size(node, what)
         if kind is AttrType.INT:
@@ -639,6 +660,14 @@ class _Reader:
             tied=tied,
         )
 
+    def connection(self, node: YValue) -> str:
+        """``chain`` or ``dense``."""
+        text = self.string(node, "connect")
+        if text not in CONNECTIONS:
+            hint = did_you_mean(text, CONNECTIONS)
+            self.fail(f"connect must be one of {', '.join(CONNECTIONS)}, got {text!r}{hint}", node.span)
+        return text
+
     def initial(self, node: YValue) -> str:
         """``zeros``, ``learned``, or the id of the layer whose final state starts a recurrence."""
         text = self.string(node, "initial state")
@@ -714,6 +743,16 @@ class _Reader:
             if repeat > MAX_REPEAT:
                 self.diagnostics.append(Diagnostic(rn.span, f"repeat must be at most {MAX_REPEAT}"))
                 repeat = 1
+        connect = ""
+        if (cn := m.get("connect")) is not None:
+            connect = self.attempt(self.connection, cn) or ""
+            if repeat == 1 and repeat_expr is None:
+                self.diagnostics.append(
+                    Diagnostic(cn.span, "'connect' says how repetitions read one another; add 'repeat: N'")
+                )
+                connect = ""
+            elif connect == "chain":
+                connect = ""
         shared = False
         if (sn := m.get("shared")) is not None:
             shared = bool(self.attempt(self.boolean, sn, "shared"))
@@ -729,7 +768,14 @@ class _Reader:
             condition = self.attempt(self.int_or_expr, wn, "when")
             when = Attr("when", condition, wn.span) if condition is not None else None
         base = replace(
-            self.common(m, span), refs=refs, repeat=repeat, repeat_expr=repeat_expr, shared=shared, when=when
+            self.common(m, span),
+            refs=refs,
+            repeat=repeat,
+            repeat_expr=repeat_expr,
+            repeated=rn is not None,
+            shared=shared,
+            when=when,
+            connect=connect,
         )
         # A layer that cannot be read is kept, without op, block or body, so references to it
         # do not add errors of their own.
@@ -823,14 +869,16 @@ class _Reader:
         return replace(base, id=layer_id, body=body, output=output, auto_id=auto)
 
     def block_arg(self, node: YValue, what: str) -> AttrValue:
-        """Block parameters stand for sizes and integers: an int or a size expression."""
+        """A block parameter's value: an int, a size expression, a word, or a flag (1 or 0)."""
+        if isinstance(node, YScalar) and isinstance(node.value, bool):
+            return int(node.value)
         if isinstance(node, YScalar) and isinstance(node.value, str):
             return self.int_or_expr(node, what)
         if isinstance(node, YScalar) and isinstance(node.value, int) and not isinstance(node.value, bool):
             self.bounded(node, what)
             return node.value
         self.fail(
-            f"{what} must be an integer or a size expression (block parameters stand for sizes), "
+            f"{what} must be an integer, a size expression, true, false or a word (such as relu), "
             f"got {_describe(node)}",
             node.span,
         )
@@ -1001,7 +1049,11 @@ class _Reader:
         body_node = m.get("layers")
         if body_node is None:
             self.fail(f"block '{name}' needs 'layers:'", m.span)
-        body = self.body(body_node, f"block '{name}'")
+        self.parameters = frozenset(p.name for p in params)
+        try:
+            body = self.body(body_node, f"block '{name}'")
+        finally:
+            self.parameters = frozenset()
         if body is None:
             raise _Fail
         output = body.layers[-1].id if body.layers else ""
@@ -1086,7 +1138,10 @@ class _Reader:
                     f"theme must be one of {', '.join(THEMES)}, got {theme!r}{did_you_mean(theme, THEMES)}",
                     tn.span,
                 )
-        return Style(rankdir, theme)
+        rise, rise_span = "", None
+        if (sn := m.get("rise")) is not None:
+            rise, rise_span = self.ref_target(sn), sn.span
+        return Style(rankdir, theme, rise, rise_span)
 
     def spec(self, root: YValue) -> Graph:
         start = Span(self.path, 1, 1)

@@ -29,6 +29,7 @@ from .loader import (
     _STYLE_KEYS,
     _TOP_KEYS,
     _VIEW_KEYS,
+    CONNECTIONS,
     FORMAT_VERSION,
     INITIAL_VALUES,
     MAX_DELAY,
@@ -156,6 +157,7 @@ def _values() -> dict[Value, Schema]:
         },
         Value.CONDITION: _INTEGER,
         Value.INITIAL: {"anyOf": [{"enum": list(INITIAL_VALUES)}, _ref("target")]},
+        Value.CONNECT: {"enum": list(CONNECTIONS)},
         Value.SHAPE: _ref("shape"),
     }
 

@@ -268,7 +268,7 @@ class _Unroller:
             f"{n.cluster}{self.cluster_suffix(n.loop, t)}" if n.cluster else self.step_cluster(n.loop, t)
         )
         label = step_label(n.label, t)
-        if label == n.label and _per_step(n, loop) != n.shape:
+        if label == n.label and _per_step(n, loop) != n.shape and (n.label or not n.auto_id):
             # One element of a sequence (a word of the sentence): it says which.
             label = f"{n.label or _local(n.id)} ({t})"
         note = step_label(n.note, t)

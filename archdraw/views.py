@@ -7,9 +7,10 @@ whole model, and notes on what it folded on its own.
 - Folding a repeat keeps its first copy, inside the repeat's cluster, which is labelled "×N"
   (its ``detail`` holds the shapes going in and out); edges between copies are dropped, and
   edges to or from later copies are drawn to or from the first, which counts the weights and
-  MACs of every copy folded into it.
+  MACs of every copy folded into it, and is an output when one of them is.
 - Collapsing a block (``depth``) draws everything inside it as one node, with the block's
-  output shape and its parameter total; a recurrent edge inside it stays, as a loop on it.
+  output shape and its parameter total, marked an output when it holds one; a recurrent edge
+  inside it stays, as a loop on it.
 - ``expand`` names blocks (by id or block name) that are never collapsed or folded.
 - When a view would exceed ``max_nodes``, deeper blocks are collapsed until it fits, and a
   note says so, rather than handing the layout engine a graph it takes minutes to draw.
@@ -251,6 +252,8 @@ def _block_node(
     )
     layers = f"{counted} layer{'s' if counted != 1 else ''}"
     note = " · ".join(x for x in (what, count, layers) if x)
+    # A block holding one of the model's outputs is drawn as one (green), as the layer would be.
+    output = any(n.has_role(Role.OUTPUT) for n in members)
     return Node(
         id=cluster.id,
         op="block",
@@ -267,6 +270,7 @@ def _block_node(
         note=note,  # the shapes going in and out are on its edges
         cluster=cluster.parent,
         trainable=all(n.trainable for n in members),
+        roles=(Role.OUTPUT,) if output else (),
         shape=out_node.shape,
         params=sum(n.params or 0 for n in members),
         macs=sum(n.macs or 0 for n in members),
@@ -278,7 +282,13 @@ def _block_node(
 def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
     """Keep one copy of every repeat not kept open (one per distinct structure)."""
     folded = sorted(
-        (c for c in graph.clusters if c.repeat_index == 0 and c.repeat_count > 1 and c.id not in keep_open),
+        # A densely connected repeat is never folded: each copy reads every copy before it,
+        # which one copy cannot show (its blocks are collapsed instead when it is too large).
+        (
+            c
+            for c in graph.clusters
+            if c.repeat_index == 0 and c.repeat_count > 1 and c.id not in keep_open and not c.dense
+        ),
         key=lambda c: len(c.id),
     )
     if not folded:
@@ -394,15 +404,19 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
         clusters.append(replace(cl, parent=parent) if parent != cl.parent else cl)
 
     # A kept copy stands for every copy folded into it: it counts all their weights and MACs
-    # (VGG's conv3 ×3 holds conv3_1's and the two larger ones'), and says how many it is.
+    # (VGG's conv3 ×3 holds conv3_1's and the two larger ones'), says how many it is, and is an
+    # output when one of them is (the last copy of a repeat the model ends in).
     params: Counter[str] = Counter()
     macs: Counter[str] = Counter()
     copies: Counter[str] = Counter()
     shared: set[str] = set()
+    outputs: set[str] = set()
     for n in graph.nodes:
         params[target[n.id]] += n.params or 0
         macs[target[n.id]] += n.macs or 0
         copies[target[n.id]] += 1
+        if n.has_role(Role.OUTPUT):
+            outputs.add(target[n.id])
         if target[n.id] != n.id and any(
             by_id[c].shared for c in _ancestors(n.cluster, by_id) if c in folded_ids
         ):
@@ -415,6 +429,8 @@ def fold_repeats(graph: Graph, keep_open: set[str]) -> Graph:
             n = replace(n, cluster=merged[n.cluster])
         if n.op == "block" and (title := copy_label(n.id)) is not None:
             n = replace(n, label=title)
+        if n.id in outputs and not n.has_role(Role.OUTPUT):
+            n = replace(n, roles=(*n.roles, Role.OUTPUT))
         if copies[n.id] > 1:
             n = replace(
                 n,

@@ -51,6 +51,8 @@ IMAGES = {
     "resnet50": ["specs/resnet50.yaml"],
     "resnet50-depth1": ["specs/resnet50.yaml", "--depth", "1"],
     "googlenet": ["specs/googlenet.yaml"],
+    "densenet-block": ["specs/densenet_block.yaml"],
+    "tied-lm": ["specs/tied_lm.yaml"],
 }
 
 
@@ -107,3 +109,23 @@ def test_documented_defaults_are_typeable_and_true() -> None:
                 )
                 checked += 1
     assert checked > 40
+
+
+def test_every_key_of_the_language_is_documented() -> None:
+    """docs/spec.md has a table row for every top-level key and every layer key the loader reads."""
+    from archdraw.loader import _LAYER_KEYS, _STYLE_KEYS, _TOP_KEYS
+    from archdraw.passes.validate import REPETITION_NAMES, STEP_NAMES
+
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    first_cells = [line.split("|")[1] for line in rows]
+
+    def row_for(key: str) -> bool:
+        return any(f"`{key}`" in cell for cell in first_cells)
+
+    missing = [k for k in (*_TOP_KEYS, *_LAYER_KEYS) if not row_for(k)]
+    assert missing == []
+    style_row = next(line for line in rows if line.startswith("| `style` |"))
+    assert all(f"`{k}`" in style_row for k in _STYLE_KEYS)
+    for name in sorted(REPETITION_NAMES | STEP_NAMES):
+        assert f"`{name}`" in text, name

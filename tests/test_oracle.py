@@ -410,6 +410,18 @@ def test_permute(data: st.DataObject, shape: tuple[int, ...]) -> None:
 
 @SMALL
 @given(shapes(1, 4), st.integers(-5, 4), st.booleans())
+def test_layernorm_over_any_axis(shape: tuple[int, ...], axis: int, affine: bool) -> None:
+    agree("layernorm", [array(*shape)], {"axis": axis, "affine": affine})
+
+
+def test_layernorm_over_the_channels_counts_them() -> None:
+    """ConvNeXt's LayerNorm2d normalises the channels of [N, C, H, W]: 2C weights (Liu et al. 2022)."""
+    assert rule("layernorm", [(1, 96, 56, 56)], {"axis": 1}).params == 2 * 96
+    assert rule("layernorm", [(1, 96, 56, 56)], {}).params == 2 * 56
+
+
+@SMALL
+@given(shapes(1, 4), st.integers(-5, 4), st.booleans())
 def test_layer_scale(shape: tuple[int, ...], axis: int, bias: bool) -> None:
     agree("layer_scale", [array(*shape)], {"axis": axis, "bias": bias})
 

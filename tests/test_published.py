@@ -5,6 +5,17 @@ Sources:
   multiply-accumulates of convolution and linear layers): AlexNet 61,100,840; VGG-16
   138,357,544 and 15.47; VGG-19 143,667,240; ResNet-18 11,689,512; ResNet-34 21,797,672;
   ResNet-50 25,557,032 and 4.09; GoogLeNet 6,624,904. https://pytorch.org/vision/stable/models.html
+- The same documentation for the modern family: MobileNetV2 3,504,872 and 0.30 GFLOPS;
+  EfficientNet-B0 5,288,548 and 0.39; ConvNeXt-T 28,589,128 and 4.46; ViT-B/16 86,567,656 and
+  17.56 (mobilenet_v2, efficientnet_b0, convnext_tiny, vit_b_16).
+- BERT-base: Hugging Face's `BertModel(BertConfig())` (bert-base-uncased: 30,522 WordPieces,
+  512 positions, 2 segments, 12 layers of 768, pooler included) holds 109,482,240 parameters.
+- The Transformer (base, Vaswani et al. 2017, Table 3: "65M", rounded, for a vocabulary of
+  about 37,000 shared BPE tokens): PyTorch's `nn.Transformer(512, 8, 6, 6, 2048)` holds
+  44,140,544 parameters, of which 2 × 1,024 are the final LayerNorms the paper's post-norm model
+  does not have; the one shared embedding and pre-softmax matrix is 37,000 × 512.
+- U-Net (Ronneberger et al. 2015, Figure 1): no total is published; it is computed below from
+  the figure's layers (3×3 convolutions with biases, 2×2 up-convolutions, a 1×1 output).
 - VGG-16's exact 15,470,264,320 MACs and ResNet-50's 4,089,184,256 are the sums over those
   layers at 224×224, as counted by ptflops/fvcore for the torchvision models.
 - LeNet-5 with full connections (6 and 16 maps, 120-84-10 dense): 61,706, as in
@@ -19,6 +30,7 @@ Sources:
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +63,11 @@ def totals(graph: Graph) -> tuple[int, int]:
         ("resnet34", 21_797_672),
         ("resnet50", 25_557_032),
         ("googlenet", 6_624_904),
+        ("mobilenet_v2", 3_504_872),
+        ("efficientnet_b0", 5_288_548),
+        ("convnext_tiny", 28_589_128),
+        ("vit_b16", 86_567_656),
+        ("bert_base", 109_482_240),
     ],
 )
 def test_parameter_counts(spec: str, params: int) -> None:
@@ -60,6 +77,42 @@ def test_parameter_counts(spec: str, params: int) -> None:
 @pytest.mark.parametrize(("spec", "macs"), [("vgg16", 15_470_264_320), ("resnet50", 4_089_184_256)])
 def test_mac_counts(spec: str, macs: int) -> None:
     assert totals(analysed(spec))[1] == macs
+
+
+@pytest.mark.parametrize(
+    ("spec", "gflops"),
+    [("mobilenet_v2", 0.30), ("efficientnet_b0", 0.39), ("convnext_tiny", 4.46), ("vit_b16", 17.56)],
+)
+def test_mac_counts_round_to_torchvisions(spec: str, gflops: float) -> None:
+    assert round(totals(analysed(spec))[1] / 1e9, 2) == gflops
+
+
+def test_the_transformer_base_shares_one_matrix_three_ways() -> None:
+    graph = analysed("transformer")
+    torch_layers = 44_140_544 - 2 * 1024  # nn.Transformer, less its final LayerNorms
+    dims = {d.name: d.size for d in graph.dims}
+    shared = dims["V"] * dims["D"]
+    assert totals(graph)[0] == torch_layers + shared
+    # Untied, each embedding and the projection would hold a matrix of their own.
+    text = (ROOT / "specs" / "transformer.yaml").read_text(encoding="utf-8")
+    untied = archdraw.analyze(archdraw.loads(text.replace(", tied: src_embed", "")))
+    assert totals(untied)[0] - totals(graph)[0] == 2 * shared == 37_888_000
+
+
+def test_unet_counts_the_layers_of_its_figure() -> None:
+    def conv(k: int, cin: int, cout: int) -> int:
+        return k * k * cin * cout + cout
+
+    widths = [64, 128, 256, 512, 1024]
+    expected = conv(3, 1, 64) + conv(3, 64, 64)
+    for cin, cout in itertools.pairwise(widths):  # down: two 3×3 convolutions a level
+        expected += conv(3, cin, cout) + conv(3, cout, cout)
+    for cin, cout in itertools.pairwise(widths[::-1]):  # up: up-conv, then two 3×3
+        expected += conv(2, cin, cout) + conv(3, 2 * cout, cout) + conv(3, cout, cout)
+    expected += conv(1, 64, 2)
+    graph = analysed("unet")
+    assert totals(graph)[0] == expected
+    assert [value(s) for s in graph.node("segmentation").shape or ()] == [1, 2, 388, 388]
 
 
 def test_resnet50_stage_outputs() -> None:

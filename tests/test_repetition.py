@@ -11,6 +11,7 @@ import pytest
 
 import archdraw
 from archdraw.errors import SpecError
+from archdraw.sizes import value
 
 HEAD = "archdraw: 1\nname: t\ndims: {N: 1}\ninputs:\n  x: [N, 8, 16, 16]\n"
 UNIT = """blocks:
@@ -85,3 +86,23 @@ def test_a_group_whose_first_layer_names_its_input_needs_no_input_of_its_own() -
         ("se.global_avgpool_1", "se.dense_1"),
         ("x", "se.global_avgpool_1"),
     ]
+
+
+def test_a_repeat_of_one_has_a_first_copy() -> None:
+    # A stage of one block (MobileNetV2's first and last) is a repeat too: its copy is the first.
+    text = """archdraw: 1
+name: t
+dims: {N: 1}
+blocks:
+  unit:
+    layers:
+      - {id: main, op: dense, units: 8 * (1 + first)}
+inputs:
+  x: [N, 4]
+layers:
+  - {id: fc, op: dense, units: 8 * index, repeat: 1}
+  - {id: stage, block: unit, repeat: 1}
+"""
+    graph = archdraw.analyze(archdraw.loads(text))
+    assert [n.id for n in graph.nodes] == ["x", "fc", "stage.main"]
+    assert [value((graph.node(i).shape or ())[-1]) for i in ("fc", "stage.main")] == [8, 16]

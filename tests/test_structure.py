@@ -274,6 +274,107 @@ def test_a_transformer_encoder_has_no_waist() -> None:
     assert marked(g) == []
 
 
+POST_NORM = """archdraw: 1
+name: post-norm encoder
+dims: {N: 1}
+blocks:
+  layer:
+    layers:
+      - {id: attn, op: dense, units: 512}
+      - {id: add1, op: add, in: [attn, x]}
+      - {id: n1, op: layernorm}
+      - {id: ff1, op: dense, units: 2048, act: relu}
+      - {id: ff2, op: dense, units: 512}
+      - {id: add2, op: add, in: [ff2, n1]}
+      - {id: n2, op: layernorm}
+inputs:
+  x: [N, 16, 512]
+layers:
+  - {id: enc, block: layer, repeat: 2}
+"""
+
+# The same layer, pre-norm, as a block: each repetition reads the one before (an inline group's
+# 'x' is the graph's input, so the test above does not stack its layers).
+PRE_NORM = """archdraw: 1
+name: pre-norm encoder
+dims: {N: 1}
+blocks:
+  layer:
+    layers:
+      - {id: n1, op: layernorm}
+      - {id: attn, op: dense, units: 512}
+      - {id: add1, op: add, in: [attn, x]}
+      - {id: n2, op: layernorm}
+      - {id: ff1, op: dense, units: 2048, act: relu}
+      - {id: ff2, op: dense, units: 512}
+      - {id: d, op: dropout}
+      - {id: add2, op: add, in: [d, add1]}
+inputs:
+  x: [N, 16, 512]
+layers:
+  - {id: enc, block: layer, repeat: 2}
+  - {op: layernorm}
+  - {op: dense, units: 1000, act: softmax}
+"""
+
+
+@pytest.mark.parametrize("text", [POST_NORM, PRE_NORM], ids=["post-norm", "pre-norm"])
+@pytest.mark.parametrize("repeat", [2, 6, 12])
+def test_a_stacked_transformer_residual_stream_is_no_waist(text: str, repeat: int) -> None:
+    """Between two layers' 2048-wide feed-forward expansions the 512-wide stream is no waist.
+
+    The expansions are branches summed back into the stream, which goes around them: the
+    stream is the model's width (BERT-base stacks 12 such layers), not a narrowing.
+    """
+    g = archdraw.analyze(archdraw.loads(text.replace("repeat: 2", f"repeat: {repeat}")))
+    assert len([n for n in g.nodes if n.id.endswith(".ff1")]) == repeat
+    assert [n.id for n in g.nodes if n.has_role(Role.BOTTLENECK)] == []
+
+
+def test_a_waist_after_a_residual_stream_is_still_marked() -> None:
+    """Squeezing the stream itself (512 → 64 → 512) is a waist: the main path goes through it."""
+    text = POST_NORM.replace("repeat: 2}", "repeat: 3}") + (
+        "  - {id: code, op: dense, units: 64}\n  - {id: up, op: dense, units: 512}\n"
+        "  - {id: out, op: dense, units: 512}\n"
+    )
+    assert marked(archdraw.analyze(archdraw.loads(text))) == ["code"]
+
+
+INVERTED = """archdraw: 1
+name: inverted residuals
+dims: {N: 1}
+blocks:
+  ir:
+    layers:
+      - {op: conv2d, channels: 144, kernel: 1, act: relu}
+      - {op: conv2d, channels: 144, kernel: 3, padding: 1, groups: 144, act: relu}
+      - {id: proj, op: conv2d, channels: 24, kernel: 1}
+      - {id: add, op: add, in: [proj, x]}
+inputs:
+  x: [N, IN, 56, 56]
+layers:
+FIRST  - {id: b, block: ir, repeat: 3}
+  - {id: next, op: conv2d, channels: 144, kernel: 1, act: relu}
+  - {op: conv2d, channels: 32, kernel: 1}
+"""
+
+
+def test_an_inverted_residual_stream_narrows_only_on_its_main_path() -> None:
+    """MobileNetV2: the stream between 144-wide expansions is no waist, a linear bottleneck one.
+
+    The 24-wide projection of a block with no shortcut is on the main path (96 → 24 → 144).
+    """
+    residual = INVERTED.replace("IN", "24").replace("FIRST", "")
+    assert marked(archdraw.analyze(archdraw.loads(residual))) == []
+    first = (
+        "  - {id: e, op: conv2d, channels: 96, kernel: 1, act: relu}\n"
+        "  - {id: dw, op: conv2d, channels: 96, kernel: 3, padding: 1, groups: 96, act: relu}\n"
+        "  - {id: proj, op: conv2d, channels: 24, kernel: 1}\n"
+    )
+    stage = INVERTED.replace("IN", "16").replace("FIRST", first)
+    assert marked(archdraw.analyze(archdraw.loads(stage))) == ["proj"]
+
+
 def test_bottleneck_false_switches_a_mark_off_and_true_is_checked() -> None:
     layers = (
         "  - {op: dense, units: 512}\n  - {id: code, op: dense, units: 32, BN}\n  - {op: dense, units: 512}\n"

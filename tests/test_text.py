@@ -88,6 +88,22 @@ def test_no_generated_id_is_drawn(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_no_generated_id_is_drawn_unrolled(engine: str) -> None:
+    """Unrolled, a step's copy is titled by what it is too, not "dropout_1 (2)"."""
+    found = {}
+    for name in SPECS:
+        graph = archdraw.load(ROOT / "specs" / f"{name}.yaml").graph
+        if not graph.loops:
+            continue
+        made_up = {n.id.rsplit(".", 1)[-1] for n in graph.nodes if n.auto_id}
+        drawn = " ".join(texts(svg(name, engine, "--unroll", "3")))
+        shown = sorted(m for m in made_up if re.search(rf"(?<![\w.]){re.escape(m)}(?![\w])", drawn))
+        if shown:
+            found[name] = shown
+    assert found == {}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_no_raw_underscore(engine: str) -> None:
     """L_y is drawn with a subscript, content_location as words; VGG's conv4_2 as written."""
     assert offenders(re.compile(r"(?<![0-9])_"), engine) == {}  # conv4_2, a layer name, stays

@@ -31,7 +31,8 @@ TRUTH = json.loads((ROOT / "tests" / "truth" / "gallery.json").read_text(encodin
 VIEWS = {
     "default": ["--unroll", "0"],
     "depth1": ["--depth", "1", "--unroll", "0"],
-    "expanded": ["--expand-repeats", "--unroll", "0"],
+    # Every layer: every repetition, and no block collapsed, whatever depth the spec's view asks.
+    "expanded": ["--expand-repeats", "--depth", "1000", "--unroll", "0"],
 }
 SVG = "{http://www.w3.org/2000/svg}"
 SKIP_COLOUR = THEMES["default"].edges[EdgeKind.SKIP]["color"]

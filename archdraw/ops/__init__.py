@@ -216,8 +216,14 @@ _TABLE: dict[str, OpDef] = {
     "layernorm": OpDef(
         "",
         OpFamily.NORMALIZATION,
-        "layer normalisation over the last axis",
-        {"eps": _EPS, "affine": AttrSpec(AttrType.BOOL, True, doc="learned scale and shift")},
+        "layer normalisation over the last axis (or another one)",
+        {
+            "eps": _EPS,
+            "affine": AttrSpec(AttrType.BOOL, True, doc="learned scale and shift"),
+            "axis": AttrSpec(
+                AttrType.INT, -1, doc="the axis normalised: -1 the last, 1 the channels of [N, C, H, W]"
+            ),
+        },
     ),
     "groupnorm": OpDef(
         "",

@@ -475,10 +475,14 @@ def _layernorm(r: _Run) -> FloatArray:
     x = r.input()
     if x.ndim < 1:
         raise r.fail("needs an input with at least one axis")
-    y = (x - x.mean(axis=-1, keepdims=True)) / np.sqrt(x.var(axis=-1, keepdims=True) + r.number("eps"))
+    axis = _axis(r, x, r.size("axis"))
+    mean, var = x.mean(axis=axis, keepdims=True), x.var(axis=axis, keepdims=True)
+    y = (x - mean) / np.sqrt(var + r.number("eps"))
     if r.flag("affine"):
-        d = x.shape[-1]
-        y = y * r.weights.draw((d,), 1) + r.weights.draw((d,), 1)
+        d = x.shape[axis]
+        shape = [1] * x.ndim
+        shape[axis] = d
+        y = y * r.weights.draw((d,), 1).reshape(shape) + r.weights.draw((d,), 1).reshape(shape)
     return _floats(y)
 
 

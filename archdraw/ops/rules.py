@@ -371,11 +371,12 @@ def batchnorm(c: Call) -> Result:
 
 
 def layernorm(c: Call) -> Result:
-    """Normalise over the last axis; a scale and shift per feature."""
+    """Normalise over one axis (the last, or ConvNeXt's channels); a scale and shift per feature."""
     shape = c.input()
     if not shape:
         c.fail("needs an input with at least one axis")
-    return Result(shape, 2 * sizes.value(shape[-1]) if c.attr("affine") else 0)
+    axis = _axis(c, shape, c.size("axis"))
+    return Result(shape, 2 * sizes.value(shape[axis]) if c.attr("affine") else 0)
 
 
 def groupnorm(c: Call) -> Result:

@@ -32,7 +32,7 @@ from ..ir import (
     Sym,
 )
 from ..loader import INITIAL_VALUES, MAX_REPEAT
-from ..ops import OPS, AttrType
+from ..ops import OPS, AttrSpec, AttrType
 from .validate import REPETITION_NAMES, STEP_NAMES, data_refs, initial_ref, tied_ref
 
 __all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand", "unknown_expand_name"]
@@ -71,6 +71,8 @@ class _Scope:
     parent: _Scope | None
     env: dict[str, Size]
     output: str = ""  # the node a block or group instance outputs
+    #: a block's parameters that are words (an activation, a mode), by name
+    words: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -138,6 +140,14 @@ def copy_title(title: str, k: int, n: int) -> str:
     return f"{title}{' ·' if title[-1:].isdigit() else ''} {k}/{n}"
 
 
+def _word(value: AttrValue, env: dict[str, Size]) -> str | None:
+    """``value`` as a word parameter (a name that is no size in ``env``: ``relu``), else None."""
+    reserved = REPETITION_NAMES | STEP_NAMES  # never words: where unbound, using them is an error
+    if isinstance(value, str) and value.isidentifier() and value not in env and value not in reserved:
+        return value
+    return None
+
+
 def _initial_value(layer: Layer) -> str:
     """``zeros`` or ``learned`` when ``initial:`` says so ("" for a layer or nothing)."""
     value = layer.initial.value if layer.initial is not None else None
@@ -169,10 +179,15 @@ class _Expander:
     # -- values ------------------------------------------------------------------------------
 
     def evaluate(
-        self, value: AttrValue, env: dict[str, Size], span: Span, kind: AttrType | None
+        self,
+        value: AttrValue,
+        env: dict[str, Size],
+        span: Span,
+        kind: AttrType | None,
+        words: dict[str, str] | None = None,
     ) -> AttrValue:
         if isinstance(value, tuple):
-            return tuple(self.evaluate(v, env, span, kind) for v in value)
+            return tuple(self.evaluate(v, env, span, kind, words) for v in value)
         if (
             not isinstance(value, str)
             or value in ("same", "valid")
@@ -194,7 +209,15 @@ class _Expander:
         except expr.ExprError as exc:
             used = expr.names(parsed) if parsed is not None else ()
             unbound = sorted(n for n in REPETITION_NAMES if n not in env and n in used)
-            if unbound:
+            named = words or {}
+            worded = sorted(n for n in used if n in named)
+            if worded:
+                name = worded[0]
+                hint = did_you_mean(named[name], sorted(env))
+                self.error(
+                    span, f"parameter '{name}' is the word {named[name]!r}, not a size (in {value!r}){hint}"
+                )
+            elif unbound:
                 self.error(
                     span,
                     f"'{unbound[0]}' is the number of a repetition, but no repeat encloses this "
@@ -212,7 +235,7 @@ class _Expander:
             self.error(span, f"size {value!r} evaluates to {number}; sizes must be positive")
         return result
 
-    def attrs(self, layer: Layer, env: dict[str, Size]) -> tuple[Attr, ...]:
+    def attrs(self, layer: Layer, env: dict[str, Size], words: dict[str, str]) -> tuple[Attr, ...]:
         assert layer.op is not None
         specs = OPS[layer.op].attrs
         out: list[Attr] = []
@@ -221,31 +244,79 @@ class _Expander:
             kind = spec.type if spec is not None else None
             if kind is AttrType.SHAPE and layer.op != "reshape":
                 kind = AttrType.SIZE  # only reshape infers a size from -1
-            out.append(Attr(attr.name, self.evaluate(attr.value, env, attr.span, kind), attr.span))
+            if spec is not None and kind in (AttrType.CHOICE, AttrType.STR, AttrType.BOOL):
+                out.append(Attr(attr.name, self.word(layer.op, attr, spec, env, words), attr.span))
+                continue
+            out.append(Attr(attr.name, self.evaluate(attr.value, env, attr.span, kind, words), attr.span))
         return tuple(out)
 
-    def block_env(self, layer: Layer, block: BlockDef, env: dict[str, Size]) -> dict[str, Size]:
+    def word(
+        self, op: str, attr: Attr, spec: AttrSpec, env: dict[str, Size], words: dict[str, str]
+    ) -> AttrValue:
+        """A word or flag attribute, given as written or by a block parameter's name."""
+        value = attr.value
+        if not isinstance(value, str) or (value not in words and value not in env):
+            return value  # as written (the loader checked it), or a parameter of no block here
+        if spec.type is AttrType.BOOL:
+            if value in env:
+                flag = env[value]
+                return (flag.value if isinstance(flag, Sym) else flag) != 0
+            self.error(
+                attr.span,
+                f"parameter '{value}' is the word {words[value]!r}; {op} {attr.name} is true or false",
+            )
+            return spec.default
+        if value in env:
+            self.error(attr.span, f"parameter '{value}' is a size; {op} {attr.name} takes a word")
+            return spec.default
+        word = words[value]
+        if spec.type is AttrType.CHOICE and word not in spec.choices:
+            self.error(
+                attr.span,
+                f"parameter '{value}' is {word!r}, but {op} {attr.name} must be one of "
+                f"{', '.join(spec.choices)}{did_you_mean(word, spec.choices)}",
+            )
+            return spec.default
+        return word
+
+    def block_env(
+        self, layer: Layer, block: BlockDef, env: dict[str, Size], words: dict[str, str]
+    ) -> tuple[dict[str, Size], dict[str, str]]:
+        """The names a call's body sees: dims, the call's repetition, and its parameters.
+
+        A parameter is a size (an integer or a size expression; ``true`` and ``false`` are 1
+        and 0), or a word: a name that is no size here (``relu``), for attributes that take
+        words. An argument may pass on a word parameter of the caller's.
+        """
         dims = {d.name: Sym(d.name, d.size) for d in self.graph.dims}
         inner: dict[str, Size] = dict(dims)
+        inner_words: dict[str, str] = {}
         for name in REPETITION_NAMES & env.keys():  # the repetition of the call, if repeated
             inner[name] = env[name]
         given = {a.name: a for a in layer.attrs}
         for param in block.params:
-            if param.name in given:
-                arg = given[param.name]
-                value = self.evaluate(arg.value, env, arg.span, None)
-            else:
-                value = self.evaluate(param.value, inner, param.span, None)
+            arg = given.get(param.name)
+            written, scope_env, scope_words = (
+                (arg.value, env, words) if arg is not None else (param.value, inner, inner_words)
+            )
+            word = _word(written, scope_env)
+            if word is not None:
+                inner_words[param.name] = scope_words.get(word, word)
+                continue
+            where = arg.span if arg is not None else param.span
+            value = self.evaluate(written, scope_env, where, None, scope_words)
             if isinstance(value, (int, Sym)) and not isinstance(value, bool):
                 inner[param.name] = value
-            elif value is not None:
-                where = given[param.name].span if param.name in given else param.span
+            elif value is None:
+                # Its error is reported where it is given: its uses inside add none of their own.
+                inner[param.name] = 1
+            else:
                 self.error(
                     where,
-                    f"block {block.name} parameter '{param.name}' is used in sizes "
-                    "and must be an integer or size expression",
+                    f"block {block.name} parameter '{param.name}' must be an integer, a size "
+                    "expression, true, false or a word",
                 )
-        return inner
+        return inner, inner_words
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -326,6 +397,7 @@ class _Expander:
                     repeat_index=0,
                     repeat_count=reps,
                     shared=layer.shared,
+                    dense=layer.connect == "dense",
                     note=layer.note or kind,
                     kind=kind,
                 )
@@ -343,30 +415,42 @@ class _Expander:
                 placeholder = f"\0bind:{base}:{i}"
                 self.pending.append(_Pending(ref, scope, placeholder, layer.id, "", entry))
                 first_inputs.append(placeholder)
+        dense = layer.connect == "dense" and reps > 1 and bool(first_inputs)
+        if dense and reps * (reps + 1) // 2 > MAX_EDGES:
+            self.error(
+                layer.span,
+                f"'connect: dense' over {reps} repetitions makes {reps * (reps + 1) // 2:,} edges; "
+                f"at most {MAX_EDGES:,}",
+            )
+            dense = False
+        made: list[str] = []  # the copies made so far (a copy 'when' leaves out is not one)
         for rep in range(1, reps + 1):
             rep_id = f"{base}.{rep}" if reps > 1 else base
             # 'index' and 'first' name the innermost repeat around a layer: its own when it is
-            # repeated, else the one it is inside (a block body's layers, when the block is
-            # called with repeat: N, see that call's repetition).
-            env = {**scope.env, "index": rep, "first": int(rep == 1)} if reps > 1 else scope.env
+            # repeated (even 'repeat: 1'), else the one it is inside (a block body's layers,
+            # when the block is called with repeat: N, see that call's repetition).
+            repeated = reps > 1 or layer.repeated
+            env = {**scope.env, "index": rep, "first": int(rep == 1)} if repeated else scope.env
             # Repetition k > 1 reads repetition k − 1 in place of the first input; the other
-            # inputs (a block's second input, say) are the same for every repetition.
+            # inputs (a block's second input, say) are the same for every repetition. Densely
+            # connected, it reads the concatenation of the first input and every copy before.
             if rep == 1:
                 current = first_inputs
             elif layer.op is not None and OPS[layer.op].max_inputs == 0:
                 current = []  # copies of an op that reads nothing (noise) are not chained
-            elif layer.op is not None and explicit:
-                current = [entry.output]
             else:
-                current = [entry.output, *first_inputs[1:]]
+                previous = entry.output
+                if dense:
+                    previous = self.join(layer, f"{base}.in{rep}", container, [first_inputs[0], *made])
+                current = [previous] if layer.op is not None and explicit else [previous, *first_inputs[1:]]
             timed = step_condition(layer.when)
-            if layer.when is not None and not timed and not self.included(layer.when, env):
+            if layer.when is not None and not timed and not self.included(layer.when, env, scope.words):
                 # Left out here: the layer passes its first input on, as an identity would.
                 entry.output = self.pass_through(layer, scope, current, rep_id, entry)
                 entry.reps.append(entry.output)
                 continue
             if layer.op is not None:
-                self.add_node(self.node(layer, rep_id, container, env, frozen, timed))
+                self.add_node(self.node(layer, rep_id, container, env, scope.words, frozen, timed))
                 self.connect(current, rep_id, layer.span)
                 if (start := initial_ref(layer)) is not None:
                     self.pending.append(_Pending(start, scope, rep_id, layer.id, rep_id, initial=True))
@@ -379,6 +463,7 @@ class _Expander:
                     self.pending.append(_Pending(ref, scope, rep_id, layer.id, rep_id))
                 entry.reps.append(rep_id)
                 entry.output = rep_id
+                made.append(rep_id)
                 continue
             # A block call or an inline group: a cluster per instance (and per repetition).
             self.add_cluster(
@@ -396,11 +481,12 @@ class _Expander:
                 )
             )
             if block is not None:
-                inner = _Scope({}, None, self.block_env(layer, block, env))
+                inner_env, inner_words = self.block_env(layer, block, env, scope.words)
+                inner = _Scope({}, None, inner_env, words=inner_words)
                 body, wanted, input_names = block.body, block.output, block.inputs
             else:
                 assert layer.body is not None
-                inner = _Scope({}, scope, scope.env)
+                inner = _Scope({}, scope, scope.env, words=scope.words)
                 body, wanted, input_names = layer.body, layer.output, ()
             entry.inner.append(inner)
             for name, src in zip(input_names, current, strict=False):
@@ -416,11 +502,36 @@ class _Expander:
             self.depth -= 1
             inner.output = inner.names[wanted].output if wanted and wanted in inner.names else last
             entry.output = inner.output
+            made.append(entry.output)
+        if dense:
+            # A dense block's result is every feature map it holds: its input and each copy's.
+            entry.output = self.join(layer, f"{base}.out", container, [first_inputs[0], *made])
         return entry.output
 
-    def included(self, when: Attr, env: dict[str, Size]) -> bool:
+    def join(self, layer: Layer, node_id: str, cluster: str, sources: list[str]) -> str:
+        """A concatenation (along the channels) of ``sources``, for a densely connected repeat."""
+        self.add_node(
+            Node(
+                id=node_id,
+                op="concat",
+                family=OPS["concat"].family,
+                span=layer.span,
+                cluster=cluster,
+                group=layer.group,
+                once=layer.once or any(once for once, _ in self.timing),
+                auto_id=True,
+            )
+        )
+        # Every source but the newest bypasses a copy: a skip, as the spec had declared it.
+        for k, src in enumerate(sources):
+            skip = k < len(sources) - 1
+            kind = EdgeKind.SKIP if skip else EdgeKind.DATA
+            self.edges.append(Edge(src, node_id, kind, layer.span, declared=kind if skip else None))
+        return node_id
+
+    def included(self, when: Attr, env: dict[str, Size], words: dict[str, str]) -> bool:
         """Whether a ``when:`` condition holds (is not 0) in ``env``."""
-        value = self.evaluate(when.value, env, when.span, AttrType.INT)
+        value = self.evaluate(when.value, env, when.span, AttrType.INT, words)
         return value is None or (value.value if isinstance(value, Sym) else value) != 0
 
     def pass_through(
@@ -441,7 +552,14 @@ class _Expander:
         return ""
 
     def node(
-        self, layer: Layer, node_id: str, cluster: str, env: dict[str, Size], frozen: bool, timed: str
+        self,
+        layer: Layer,
+        node_id: str,
+        cluster: str,
+        env: dict[str, Size],
+        words: dict[str, str],
+        frozen: bool,
+        timed: str,
     ) -> Node:
         assert layer.op is not None
         opdef = OPS[layer.op]
@@ -457,7 +575,7 @@ class _Expander:
             span=layer.span,
             label=layer.label,
             note=layer.note,
-            attrs=self.attrs(layer, env),
+            attrs=self.attrs(layer, env, words),
             cluster=cluster,
             group=layer.group,
             trainable=layer.trainable and not frozen,

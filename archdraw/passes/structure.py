@@ -238,7 +238,8 @@ def _shortcuts(
     norm, a pool), which starts at a node that also reaches the join along a longer way and has
     as many axes as the join, is a shortcut: every edge along the chain becomes a skip, and the
     chain's layers are marked as lying on it. Branches joined by a concat (an inception module)
-    are parallel paths, not shortcuts; a sum of losses is no residual sum.
+    are parallel paths, not shortcuts, except a copy cut to size (U-Net's "copy and crop": a
+    chain of crops into a concat); a sum of losses is no residual sum.
     """
     nodes = {n.id: n for n in graph.nodes}
     into: dict[str, list[int]] = {n.id: [] for n in graph.nodes}
@@ -248,7 +249,13 @@ def _shortcuts(
     marked: set[int] = set()
     on_path: set[str] = set()
     for join in graph.nodes:
-        if join.op not in _RESIDUAL_JOINS or len(into[join.id]) < 2 or join.has_role(Role.LOSS):
+        if join.op in _RESIDUAL_JOINS:
+            on_shortcut = _projection
+        elif join.op == "concat":
+            on_shortcut = _copied
+        else:
+            continue
+        if len(into[join.id]) < 2 or join.has_role(Role.LOSS):
             continue
         for i in into[join.id]:
             e = edges[i]
@@ -258,7 +265,7 @@ def _shortcuts(
             node = e.src
             for _ in range(MAX_SHORTCUT):
                 ins = into.get(node, [])
-                if not _projection(nodes[node]) or len(ins) != 1 or len(succ[node]) != 1:
+                if not on_shortcut(nodes[node]) or len(ins) != 1 or len(succ[node]) != 1:
                     break
                 chain.append(ins[0])
                 fork = edges[ins[0]].src
@@ -276,6 +283,11 @@ def _shortcuts(
         for i, e in enumerate(edges)
     ]
     return out, on_path
+
+
+def _copied(node: Node) -> bool:
+    """Whether a layer may sit on a shortcut into a concat: a crop, which only cuts a copy."""
+    return node.op == "crop"
 
 
 def _projection(node: Node) -> bool:
@@ -416,8 +428,16 @@ def mark_bottlenecks(graph: Graph) -> Graph:
     units; a flatten, a reshape or a global pool changes the measure and ends the walk. Going
     forwards, the wider side must be inside the network: a join (add, concat) is not a widening
     of the waist's own values, and an output, a loss, a softmax or a layer only a softmax or a
-    loss reads (a classifier, a vocabulary projection) is not a decoder side. When in doubt,
-    nothing is marked.
+    loss reads (a classifier, a vocabulary projection) is not a decoder side. The wider sides
+    are on the main path, which the values pass through: a wider layer on a branch that is
+    summed back (add, sub) into a value of the waist's width that goes around it is an
+    expansion of a residual stream, not a side of a waist (a Transformer's feed-forward layers,
+    pre-norm or post-norm; an inverted residual or ConvNeXt block), and the walk goes on along
+    the stream, through the sums of its own width: the stream is the network's width, and only
+    a narrowing of the stream itself between wider layers on the main path is a waist (a
+    MobileNetV2 stage's linear bottleneck, between its first block's expansion and the next
+    stage's). A ResNet bottleneck block's expansion is a side: what goes around it, the block's
+    input, is wider than its middle. When in doubt, nothing is marked.
 
     One waist gets one mark: the layer every path through the run passes (the others sit on
     branches of it), and of those the one with the most weights; a sampling layer (a VAE's z)
@@ -444,7 +464,8 @@ def mark_bottlenecks(graph: Graph) -> Graph:
         softmax
         | {m for m in nodes if succ[m] and all(r in softmax or nodes[r].has_role(Role.LOSS) for r in succ[m])}
     )
-    walk = _Walk(widths, measure, joins, ends, reshapes, heads)
+    residual = frozenset(n.id for n in graph.nodes if n.op in _RESIDUAL_JOINS and not n.has_role(Role.LOSS))
+    walk = _Walk(widths, measure, joins, ends, reshapes, heads, residual, succ, pred)
     waist = set()
     for n in graph.nodes:
         if widths[n.id] is None or n.family is OpFamily.INPUT or n.id in ends:
@@ -497,6 +518,9 @@ class _Walk:
     ends: frozenset[str]
     reshapes: frozenset[str]
     heads: frozenset[str]
+    residual: frozenset[str]  # add and sub: where a branch is summed back into a stream
+    succ: dict[str, list[str]]
+    pred: dict[str, list[str]]
 
     def wider(self, start: str, step: dict[str, list[str]], forward: bool) -> int:
         """The widest layer, at least BOTTLENECK_RATIO× wider, that a path from ``start`` meets first.
@@ -504,9 +528,12 @@ class _Walk:
         0 when no path does.
 
         The walk goes through layers of ``start``'s own width (a plateau); a path ends at the
-        first layer of another width, which counts when wide enough, or at a change of
-        measure, a reshape, an output or a classifier (uncounted); going forwards, at a join too.
-        At most MAX_BOTTLENECK_HOPS steps and MAX_BOTTLENECK_EDGES edges are looked at.
+        first layer of another width, which counts when wide enough and not a branch of a
+        stream of ``start``'s width (see :meth:`expands_stream`), or at a change of measure, a
+        reshape, an output or a classifier (uncounted); going forwards, at a join too, but for
+        an add or sub of ``start``'s width, which carries the stream on: the walk follows a
+        residual stream past the branches summed back into it. At most MAX_BOTTLENECK_HOPS
+        steps and MAX_BOTTLENECK_EDGES edges are looked at.
         """
         w = self.widths[start]
         assert w is not None
@@ -528,16 +555,55 @@ class _Walk:
                     mw = self.widths[m]
                     if mw is None or self.measure[m] != kind or m in self.reshapes or m in self.ends:
                         continue
-                    if forward and (m in self.joins or m in self.heads):
+                    # A sum of the same width carries the stream on (its branches summed back in);
+                    # any other join is no widening of these values, a classifier no decoder side.
+                    stream = m in self.residual and mw == w
+                    if forward and ((m in self.joins and not stream) or m in self.heads):
                         continue
                     if mw == w:
                         nxt.append(m)
-                    elif mw >= BOTTLENECK_RATIO * w:
-                        found = max(found, mw)
+                    elif mw >= BOTTLENECK_RATIO * w and mw > found and not self.expands_stream(m, w, kind):
+                        found = mw
             if not nxt:
                 return found
             frontier = nxt
         return found
+
+    def expands_stream(self, wide: str, w: int, kind: str) -> bool:
+        """Whether ``wide`` is on a branch summed back into a ``w``-wide value that goes around it.
+
+        That is a residual stream of width ``w`` with ``wide`` on its branch (a Transformer's
+        feed-forward expansion, an inverted residual block): an add or sub of width ``w``,
+        reached from ``wide``, that also reads a ``w``-wide value not computed from ``wide``.
+        The search follows the branch from ``wide`` to the first such joins, within
+        MAX_BOTTLENECK_HOPS steps and MAX_BOTTLENECK_EDGES edges, and the joins it found are
+        judged by what it saw: when in doubt, ``wide`` is a branch, and nothing is marked.
+        """
+        below = {wide}
+        frontier = [wide]
+        rejoins: list[str] = []
+        budget = MAX_BOTTLENECK_EDGES
+        for _ in range(MAX_BOTTLENECK_HOPS):
+            nxt: list[str] = []
+            for m in (m for n in frontier for m in self.succ[n]):
+                budget -= 1
+                if budget < 0:
+                    break
+                if m in below:
+                    continue
+                below.add(m)
+                if m in self.residual and self.widths[m] == w and self.measure[m] == kind:
+                    rejoins.append(m)  # back on a stream of width w: the branch ends here
+                else:
+                    nxt.append(m)
+            if not nxt or budget < 0:
+                break
+            frontier = nxt
+        return any(
+            p not in below and self.widths[p] == w and self.measure[p] == kind
+            for j in rejoins
+            for p in self.pred[j]
+        )
 
 
 def _runs(

@@ -40,6 +40,12 @@ def initial_ref(layer: Layer) -> Ref | None:
     return Ref(layer.initial.value, layer.initial.span)
 
 
+def _is_word(value: object, env: frozenset[str]) -> bool:
+    """Whether a block argument or default is a word (``relu``): a name that is no size here."""
+    reserved = REPETITION_NAMES | STEP_NAMES
+    return isinstance(value, str) and value.isidentifier() and value not in env and value not in reserved
+
+
 def tied_ref(layer: Layer) -> Ref | None:
     """The reference ``tied: LAYER`` makes (to the layer whose weight matrix this one uses)."""
     if layer.tied is None or not isinstance(layer.tied.value, str):
@@ -257,7 +263,7 @@ class _Validator:
             self.error(
                 layer.span, f"block {block.name} takes {len(block.inputs)} input(s) ({names}), got {given}"
             )
-        self.check_exprs(layer.attrs, env, None)
+        self.check_exprs(tuple(a for a in layer.attrs if not _is_word(a.value, env)), env, None)
 
     def block(self, block: BlockDef) -> None:
         env = self.dims | {p.name for p in block.params}
@@ -268,7 +274,10 @@ class _Validator:
         for param in block.params:
             if param.name in REPETITION_NAMES:
                 self.error(param.span, f"'{param.name}' names a repetition's number; choose another name")
-            self.check_exprs((param,), frozenset(earlier), None)
+            # A default may use the repetition of the call ('first'): a call with no repeat
+            # that leaves it to the default is an error where it is expanded.
+            if not _is_word(param.value, frozenset(earlier)):
+                self.check_exprs((param,), frozenset(earlier) | REPETITION_NAMES, None)
             earlier.add(param.name)
         self.body(block.body, scope, len(block.inputs))
 
@@ -337,6 +346,9 @@ class _Validator:
                     )
         for ref in program.outputs:
             self.check_ref(top, ref)
+        style = self.graph.style
+        if style.rise and style.rise_span is not None:
+            self.check_ref(top, Ref(style.rise, style.rise_span))
 
 
 def _on_cycles(calls: dict[str, list[str]]) -> set[str]:
