@@ -376,6 +376,9 @@ def _node_style(
             what = "residual" if residual == 1 else f"{residual} residual blocks"
             # In the skip's colour: the word, not a glyph (⊕ is missing from common fonts).
             lines.append(f'<font point-size="10" color="{skip}"><b>{escape_html(what)}</b></font>')
+        if _count_attr(node, "dense"):
+            skip = theme.edges[EdgeKind.SKIP].get("color", theme.edge)
+            lines.append(f'<font point-size="10" color="{skip}"><b>densely connected</b></font>')
         if node.note and node.op != "block":
             lines.append(f'<font point-size="9" color="{theme.muted}">{written(node.note)}</font>')
         html = "<br/>".join(lines)
@@ -487,6 +490,42 @@ def _rising(graph: Graph) -> tuple[set[str], set[str]]:
                 rising.add(m)
                 queue.append(m)
     return rising, turn
+
+
+def _level_lines(graph: Graph, ids: Mapping[str, str]) -> list[str]:
+    """Drawn as a U (``style: {rise: …}``), a skip across stands level: U-Net's copy and crop.
+
+    The layer a skip leaves on the way down, the layers on the skip and the join it reaches on
+    the way up share a rank, so the skip runs across and each level of the way up stands
+    beside its level of the way down.
+    """
+    rising, _ = _rising(graph)
+    if not rising:
+        return []
+    skips = [e for e in graph.edges if e.kind is EdgeKind.SKIP and not e.delay]
+    feeds = {e.src: e.dst for e in skips}
+    level: dict[str, str] = {}  # each node's group, by the join its skip chain reaches
+
+    def join_of(node: str) -> str | None:
+        seen: set[str] = set()
+        while node not in rising:
+            if node in seen or node not in feeds:
+                return None
+            seen.add(node)
+            node = feeds[node]
+        return node
+
+    for e in skips:
+        join = join_of(e.dst)
+        if join is not None and e.src not in rising:
+            level[e.src] = join
+            for end in (e.dst, join):
+                level[end] = join
+    groups: dict[str, list[str]] = {}
+    for n in graph.nodes:
+        if n.id in level:
+            groups.setdefault(level[n.id], []).append(ids[n.id])
+    return [f"  {{rank=same; {'; '.join(members)}}}" for members in groups.values() if len(members) > 1]
 
 
 def _fans_out(edge: Edge, nodes: Mapping[str, Node]) -> bool:
@@ -682,7 +721,7 @@ _EDGE_MEANING = {
     EdgeKind.RECURRENT: "recurrent edge from an earlier step",
     EdgeKind.GRADIENT: "gradient path (flows backwards)",
     EdgeKind.UNDIRECTED: "undirected, symmetric link",
-    EdgeKind.TIED: "tied weights: one matrix, used by both layers",
+    EdgeKind.TIED: "tied weights: one matrix, used by the layers it links",
 }
 
 
@@ -789,6 +828,12 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
             f'<tr><td width="36" height="12"><font point-size="9" color="{skip_color}">'
             "<b>residual</b></font></td>"
             '<td align="left">residual block: its shortcut runs inside it</td></tr>'
+        )
+    if any(_count_attr(n, "dense") for n in nodes):
+        rows.append(
+            f'<tr><td width="36" height="12"><font point-size="9" color="{skip_color}">'
+            "<b>dense</b></font></td>"
+            '<td align="left">densely connected: each layer inside reads every one before it</td></tr>'
         )
     if not rows:
         return []
@@ -951,6 +996,7 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
 
     emit("", "  ")
     out.extend(_step_lines(graph, ids))
+    out.extend(_level_lines(graph, ids))
     out.extend(_edge_lines(graph, ids, th))
     out.extend(_legend(graph, th))
     out.append("}")

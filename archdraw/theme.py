@@ -65,7 +65,8 @@ DEFAULT: Final = Theme(
             OpFamily.RESHAPE: _GREY,
             OpFamily.ATTENTION: ("#fce4ec", "#b0406a"),
             OpFamily.MEMORY: ("#efe6da", "#8d6e4f"),
-            OpFamily.EMBEDDING: ("#f1f8e9", "#689f38"),
+            # Not green: an embedding table or a learned tensor is no output.
+            OpFamily.EMBEDDING: ("#f3e5f5", "#8e24aa"),
             OpFamily.SAMPLING: ("#fffde7", "#a39e3a"),
             OpFamily.GRADIENT: ("#ffebee", "#c0392b"),
             OpFamily.LOSS: ("#fdecea", "#b23b3b"),

@@ -36,7 +36,6 @@ from .ir import (
     ViewDefaults,
     format_shape,
 )
-from .ops import OPS
 from .passes.expand import copy_title, unknown_expand_name
 from .unroll import MAX_UNROLLED_NODES, ViewError, step_label, unroll, unrolled_size
 
@@ -156,8 +155,11 @@ def _remap_edges(edges: Iterable[Edge], target: dict[str, str], keep_loops: bool
 
 
 def _residual_joins(graph: Graph) -> set[str]:
-    """The joins a skip connection ends at (a residual sum, a dense block's concat)."""
-    joins = {n.id for n in graph.nodes if n.op in _JOIN_OPS}
+    """The residual sums a skip connection ends at.
+
+    A concat a skip ends at (U-Net's copy and crop, a dense block) makes no residual block.
+    """
+    joins = {n.id for n in graph.nodes if n.op in _RESIDUAL_OPS}
     return {e.dst for e in graph.edges if e.kind is EdgeKind.SKIP and e.dst in joins}
 
 
@@ -208,6 +210,7 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
         if e.kind is not EdgeKind.RECURRENT:
             readers.setdefault(e.src, []).append(e.dst)
     residual = _residual_joins(graph)
+    dense = {c.id for c in graph.clusters if c.dense}
     nodes: list[Node] = []
     placed: set[str] = set()
     for n in graph.nodes:
@@ -218,7 +221,7 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
         if cid in placed:
             continue
         placed.add(cid)
-        nodes.append(_block_node(by_id[cid], members[cid], readers, residual))
+        nodes.append(_block_node(by_id[cid], members[cid], readers, residual, dense))
     hidden = {cid for cid, around in owner.items() if around is not None}
     return replace(
         graph,
@@ -229,14 +232,19 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
 
 
 def _block_node(
-    cluster: Cluster, members: list[Node], readers: dict[str, list[str]], residual: set[str]
+    cluster: Cluster,
+    members: list[Node],
+    readers: dict[str, list[str]],
+    residual: set[str],
+    dense: set[str],
 ) -> Node:
     """One node standing for a whole cluster.
 
     ``readers`` lists the nodes each node feeds, by edges other than recurrent ones;
     ``residual`` the joins skips end at. A block holding such joins says how many (attribute
     ``residual``), so that a residual block reads as one when its shortcut is inside it; one
-    holding bottlenecks says so too (``bottlenecks``).
+    holding bottlenecks says so too (``bottlenecks``), and one holding a densely connected
+    repeat's concatenations (``dense``, the clusters of such repeats) that its layers are.
     """
     ids = {n.id for n in members}
     out_node = next(
@@ -251,6 +259,10 @@ def _block_node(
         members
     )
     layers = f"{counted} layer{'s' if counted != 1 else ''}"
+    if "layer" in what.split():
+        # A block that is itself a layer (a Transformer's encoder layer, DenseNet's dense
+        # layer): its papers count it as one, so its weight layers go uncounted.
+        layers = ""
     note = " · ".join(x for x in (what, count, layers) if x)
     # A block holding one of the model's outputs is drawn as one (green), as the layer would be.
     output = any(n.has_role(Role.OUTPUT) for n in members)
@@ -262,6 +274,7 @@ def _block_node(
         attrs=(
             Attr("family", max(members, key=lambda n: n.params or 0).family.value, cluster.span),
             Attr("residual", sum(1 for n in members if n.id in residual), cluster.span),
+            Attr("dense", int(any(n.cluster in dense for n in members)), cluster.span),
             Attr("bottlenecks", sum(1 for n in members if n.has_role(Role.BOTTLENECK)), cluster.span),
             Attr("held", len(members), cluster.span),
         ),
@@ -473,7 +486,7 @@ _COUNTED = frozenset(
 RECURSION = "recursion"  # the axis of a folded shared repeat's loop: applied again, same weights
 COPIES = "folded_copies"  # the attribute of a kept copy: how many copies of a repeat it stands for
 SHARED = "folded_shared"  # and whether they share one set of weights (counted once)
-_JOIN_OPS = frozenset(name for name, op in OPS.items() if op.joins)
+_RESIDUAL_OPS = frozenset({"add", "sub"})
 
 # The last view worked out: check_view and the render after it ask for the same one.
 _last: list[tuple[Graph, View, tuple[Graph, tuple[str, ...]]]] = []

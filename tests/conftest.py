@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,7 @@ settings.register_profile("explore", deadline=None)
 settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
+SVG = "{http://www.w3.org/2000/svg}"
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -75,3 +78,23 @@ def require_engine(kind: str) -> str:
         if kind in required:
             pytest.fail(f"engine {kind} is required here but not installed: {exc}")
         pytest.skip(f"engine {kind} is not installed")
+
+
+def node_centres(svg: str) -> dict[str, tuple[float, float]]:
+    """Each drawn node's centre (of its outline) by node id."""
+    found: dict[str, tuple[float, float]] = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        gid = g.get("id", "")
+        if not gid.startswith("layer-"):
+            continue
+        for shape in g.iter():
+            if shape.tag == f"{SVG}ellipse":
+                found[gid[6:]] = (float(shape.get("cx", "0")), float(shape.get("cy", "0")))
+                break
+            points = shape.get("points") or shape.get("d")
+            if shape.tag in (f"{SVG}polygon", f"{SVG}path") and points:
+                numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", points)]
+                xs, ys = numbers[0::2], numbers[1::2]
+                found[gid[6:]] = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+                break
+    return found

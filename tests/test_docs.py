@@ -53,6 +53,7 @@ IMAGES = {
     "googlenet": ["specs/googlenet.yaml"],
     "densenet-block": ["specs/densenet_block.yaml"],
     "tied-lm": ["specs/tied_lm.yaml"],
+    "unet": ["specs/unet.yaml"],
 }
 
 

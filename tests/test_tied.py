@@ -59,7 +59,7 @@ def test_the_tie_is_drawn_between_the_two_layers() -> None:
     tied = re.findall(r'class="edge tied from&#45;embed to&#45;decoder">(.*?)</g>\s*</g>', svg, re.S)
     assert len(tied) == 1
     assert "tied weights" in tied[0]
-    assert "tied weights: one matrix, used by both layers" in svg  # the legend says what it is
+    assert "tied weights: one matrix, used by the layers it links" in svg  # the legend says what it is
     info = archdraw.to_info(archdraw.analyze(spec))
     assert {"src": "embed", "dst": "decoder", "kind": "tied"} in [
         {k: e[k] for k in ("src", "dst", "kind")} for e in info["edges"]

@@ -84,7 +84,8 @@ class Picture:
     nodes: dict[str, tuple[set[str], str]] = field(default_factory=dict)
     edges: list[tuple[str, str, str, str]] = field(default_factory=list)
     around: dict[str, list[str]] = field(default_factory=dict)
-    residual: set[str] = field(default_factory=set)  # blocks that say, in the skip's colour, "residual"
+    # blocks that say, in the skip's colour, "residual" or "densely connected"
+    residual: set[str] = field(default_factory=set)
 
     def covering(self, node_id: str) -> set[str]:
         """The drawn nodes that stand for ``node_id``."""
@@ -114,7 +115,8 @@ def picture(svg: str, around: dict[str, list[str]]) -> Picture:
             node_id = g.get("id", "")[len("layer-") :]
             shown.nodes[node_id] = (classes, _text(g))
             for text in g.iter(f"{SVG}text"):
-                if text.get("fill") == SKIP_COLOUR and "residual" in "".join(text.itertext()):
+                said = "".join(text.itertext())
+                if text.get("fill") == SKIP_COLOUR and ("residual" in said or "densely connected" in said):
                     shown.residual.add(node_id)
         elif "edge" in classes:
             tip = next(a.get(f"{XLINK}title", "") for a in g.iter(f"{SVG}a"))

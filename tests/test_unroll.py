@@ -19,7 +19,7 @@ import archdraw
 from archdraw.cli import EXIT_SPEC, main
 from archdraw.errors import SpecError
 
-from .conftest import ROOT, require_engine
+from .conftest import ROOT, node_centres, require_engine
 
 SVG = "{http://www.w3.org/2000/svg}"
 TRUTH = json.loads((ROOT / "tests" / "truth" / "gallery.json").read_text(encoding="utf-8"))
@@ -424,26 +424,6 @@ def test_comparisons_in_expressions() -> None:
 # -- the layout both engines draw ----------------------------------------------------------------
 
 
-def _positions(svg: str) -> dict[str, tuple[float, float]]:
-    """Each drawn node's centre (of its outline) by node id."""
-    found = {}
-    for g in ET.fromstring(svg).iter(f"{SVG}g"):
-        gid = g.get("id", "")
-        if not gid.startswith("layer-"):
-            continue
-        for shape in g.iter():
-            if shape.tag == f"{SVG}ellipse":
-                found[gid[6:]] = (float(shape.get("cx", "0")), float(shape.get("cy", "0")))
-                break
-            points = shape.get("points") or shape.get("d")
-            if shape.tag in (f"{SVG}polygon", f"{SVG}path") and points:
-                numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", points)]
-                xs, ys = numbers[0::2], numbers[1::2]
-                found[gid[6:]] = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
-                break
-    return found
-
-
 @pytest.mark.parametrize("engine", ["dot", "bundled"])
 @pytest.mark.parametrize("name", RECURRENT)
 def test_steps_are_in_order_and_level(
@@ -464,7 +444,7 @@ def test_steps_are_in_order_and_level(
         str(out),
     )
     assert code == 0, err
-    at = _positions(out.read_text(encoding="utf-8"))
+    at = node_centres(out.read_text(encoding="utf-8"))
     assert set(at) == {n["id"] for n in view["nodes"]}
     # Left to right in order: every node drawn at each step, in each loop.
     copies: dict[str, list[str]] = {}
@@ -499,7 +479,7 @@ def test_steps_stack_for_left_to_right(capsys: pytest.CaptureFixture[str], tmp_p
         "-o",
         str(out),
     )
-    at = _positions(out.read_text(encoding="utf-8"))
+    at = node_centres(out.read_text(encoding="utf-8"))
     ys = [at[f"blstm@{t}"][1] for t in (1, 2, 3)]
     assert ys == sorted(ys) and len(set(ys)) == 3
     assert len({round(at[f"blstm@{t}"][0]) for t in (1, 2, 3)}) == 1
