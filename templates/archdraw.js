@@ -136,6 +136,8 @@ function setUpZoom(figure) {
   const zoomBy = (factor) => zoomAt(scale * factor, ...middle());
   const fit = () => {
     const w = img.naturalWidth, h = img.naturalHeight;
+    // The box is never taller than the diagram at its own size (a small one leaves no gap).
+    if (h) viewport.style.maxHeight = `${Math.ceil(h) + viewport.offsetHeight - viewport.clientHeight + 1}px`;
     const cw = viewport.clientWidth - 1, ch = viewport.clientHeight - 1;
     if (!w || !h || cw <= 0 || ch <= 0) return;
     const whole = Math.min(cw / w, ch / h, 1), across = Math.min(cw / w, 1);
