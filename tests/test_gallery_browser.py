@@ -239,6 +239,14 @@ def broken_images(page: Page) -> list[str]:
     return names
 
 
+def _keep(page: Page, name: str) -> None:
+    """A screenshot of what the page shows now, for people to look at (not compared)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes().startswith(b"\x89PNG")
+
+
 # -- the index's filter -------------------------------------------------------------------------------
 
 QUERIES = ["recurrent", "skip", "bottleneck", "resnet", "recurrent skip", "lstm", "is:gradient", "zzz"]
@@ -463,6 +471,7 @@ def test_a_phone_pinches_the_diagram_and_one_finger_scrolls_the_page(server: str
     pinched = width(page) / fitted
     assert pinched > 2  # the diagram grew ...
     assert pinched == pytest.approx(spread[-1] / spread[0], rel=0.03)  # ... as the fingers spread
+    _keep(page, "gnmt-390x844-pinched")
     assert page.evaluate("visualViewport.scale") == 1  # the page itself did not zoom
 
     # Two fingers move the zoomed diagram; the page stays where it is.
@@ -531,6 +540,7 @@ def test_the_tallest_view_opens_fitted_to_its_width_and_scrolls(
     whole = min(room / natural[0], frame["height"] / natural[1])
     assert scale == pytest.approx(min(1, (room - 1) / natural[0]), abs=0.005)  # fitted to the width
     assert picture["height"] > 3 * frame["height"]  # readable, so it runs on below the box
+    _keep(page, f"{slug}-{key}-{'390x844' if phone else '1400x900'}-opened")
     if not phone:
         assert scale >= 0.5
         page.mouse.move(frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
@@ -660,7 +670,6 @@ SHOTS = ["index", "lstm", "resnet50", "gnmt", "esn"]
 @pytest.mark.parametrize("phone", [False, True], ids=["1400x900", "390x844"])
 def test_screenshots(server: str, open_page: Opener, phone: bool, scheme: Literal["light", "dark"]) -> None:
     """Pictures of what a reader first sees, kept for people to look at (not compared)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     w, h = PHONE if phone else DESKTOP
     for name in SHOTS:
         url = f"{server}/index.html" if name == "index" else f"{server}/models/{name}.html"
@@ -669,6 +678,4 @@ def test_screenshots(server: str, open_page: Opener, phone: bool, scheme: Litera
             "[...document.images].filter((i) => i.loading !== 'lazy').every((i) => i.complete)"
         )
         settle(page)
-        shot = ARTIFACTS / f"{name}-{w}x{h}-{scheme}.png"
-        page.screenshot(path=str(shot))
-        assert shot.read_bytes().startswith(b"\x89PNG")
+        _keep(page, f"{name}-{w}x{h}-{scheme}")
