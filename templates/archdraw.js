@@ -103,6 +103,7 @@ function setUpZoom(figure) {
   const help = figure.querySelector(".help");
   const touch = matchMedia("(pointer: coarse)");
   let scale = 1, low = 0.05, high = MAX_SCALE, fitted = false, mode = "whole";
+  viewport.classList.add("zoomable");
 
   const clamp = (s) => Math.min(Math.max(s, low), high);
   const draw = () => {
