@@ -26,8 +26,9 @@ function setUpFilter() {
       let inFamily = 0;
       family.querySelectorAll(".card").forEach((card) => {
         const text = card.dataset.search || "";
-        const badges = (card.dataset.badges || "").split(" ");
-        const match = wanted.every((w) => (w.startsWith("is:") ? badges.includes(w.slice(3)) : text.includes(w)));
+        const badges = (card.dataset.badges || "").split(" ").filter(Boolean);
+        const has = (w) => (w.startsWith("is:") ? w === "is:" || badges.includes(w.slice(3)) : text.includes(w));
+        const match = wanted.every(has);
         card.hidden = !match;
         if (match) inFamily += 1;
       });
@@ -113,9 +114,9 @@ function setUpZoom(figure) {
   };
   const describe = () => {
     if (!help) return;
-    const zoom = mode === "width" ? "Ctrl+wheel, pinch or + − zoom; wheel scrolls" : "wheel, pinch or + − zoom";
-    const move = touch.matches ? "two fingers move it, one finger scrolls the page" : "drag or arrow keys move it";
-    help.textContent = `${zoom}; ${move}; 0 or double-click fits`;
+    help.textContent = touch.matches
+      ? "pinch to zoom; two fingers move the diagram, one finger scrolls the page; double-tap fits"
+      : `${mode === "width" ? "the wheel scrolls; Ctrl+wheel" : "wheel"} or + − zoom; drag or arrow keys move it; 0 or double-click fits`;
   };
   // Zoom to `next`, keeping the point of the diagram under (x, y) on the screen where it is.
   const zoomAt = (next, x, y, from = null) => {
