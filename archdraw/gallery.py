@@ -4,10 +4,10 @@
 unrolled one for recurrent models; stages and every layer for deep ones), each in the light
 theme and, for specs drawn in the default theme, the dark one, and writes a page per model and
 an index grouped by family. Each model's badges (recurrent, skip, bottleneck, …) are read from
-its analysed graph, never from the spec's text. Work is split across processes; a content hash of the
-spec, archdraw's version, the engine's version, the options and the templates lets an unchanged
-spec be skipped. A broken spec gets an error page and does not stop the others. Every file is
-written atomically, only when its bytes change, and only inside the site directory.
+its analysed graph, never from the spec's text. Work is split across processes; a content hash
+of the spec, archdraw's version, the engine's version, the options and the templates lets an
+unchanged spec be skipped. A broken spec gets an error page and does not stop the others.
+Every file is written atomically, only when its bytes change, and only inside the site directory.
 """
 
 from __future__ import annotations
