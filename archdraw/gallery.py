@@ -1,11 +1,13 @@
 """The gallery: many specs rendered in parallel, and cached, into a static site that works offline.
 
 ``build_gallery(specs, site)`` analyses every spec, renders its views (the default one; an
-unrolled one for recurrent models; stages and every layer for deep ones) and writes a page per
-model and an index grouped by family. Work is split across processes; a content hash of the
-spec, archdraw's version, the engine's version, the options and the templates lets an unchanged
-spec be skipped. A broken spec gets an error page and does not stop the others. Every file is
-written atomically, only when its bytes change, and only inside the site directory.
+unrolled one for recurrent models; stages and every layer for deep ones), each in the light
+theme and, for specs drawn in the default theme, the dark one, and writes a page per model and
+an index grouped by family. Each model's badges (recurrent, skip, bottleneck, …) are read from
+its analysed graph, never from the spec's text. Work is split across processes; a content hash
+of the spec, archdraw's version, the engine's version, the options and the templates lets an
+unchanged spec be skipped. A broken spec gets an error page and does not stop the others.
+Every file is written atomically, only when its bytes change, and only inside the site directory.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .dot import to_dot
 from .engine import end_engines, engine_version, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info
-from .ir import EdgeKind, Graph, format_shape
+from .ir import EdgeKind, Graph, Role, format_shape
 from .loader import read, spec_bytes
 from .output import OutputError
 from .passes import analyze
@@ -36,11 +38,21 @@ from .site import Site, SiteError, open_site
 from .source import decode
 from .views import View, apply_view, check_view
 
-__all__ = ["GalleryError", "GalleryReport", "ModelPage", "build_gallery", "default_templates", "visible"]
+__all__ = [
+    "BADGES",
+    "Badge",
+    "GalleryError",
+    "GalleryReport",
+    "ModelPage",
+    "badges",
+    "build_gallery",
+    "default_templates",
+    "visible",
+]
 
 CACHE_DIR = ".archdraw-cache"
 EXPANDED_LIMIT = 400  # draw "every layer" only for models up to this many nodes
-ASSETS = ("archdraw.css", "archdraw.js")
+ASSETS = ("archdraw.css", "archdraw.js", "favicon.svg")
 
 
 class GalleryError(ArchdrawError, ValueError):
@@ -55,6 +67,28 @@ class ViewImage:
     title: str
     svg: str
     dark_svg: str = ""
+
+
+# Every badge: what it reads and what one and many of what it counts are called, in card order.
+BADGES: dict[str, tuple[str, str, str]] = {
+    "recurrent": ("recurrent", "recurrent edge", "recurrent edges"),
+    "skip": ("skip", "skip connection", "skip connections"),
+    "bottleneck": ("bottleneck", "bottleneck", "bottlenecks"),
+    "gradient": ("gradient", "gradient path", "gradient paths"),
+    "undirected": ("undirected", "undirected link", "undirected links"),
+    "tied": ("tied weights", "tied pair of layers", "tied pairs of layers"),
+    "memory": ("memory", "memory", "memories"),
+    "fixed": ("fixed weights", "fixed parameter", "fixed parameters"),
+}
+
+
+@dataclass(frozen=True)
+class Badge:
+    """One thing a model shows, as its card and page say it: read from the analysed graph."""
+
+    key: str  # the word the index's filter finds it by, and its colour's name: "recurrent", …
+    label: str  # what the badge reads
+    title: str  # what it counts: "4 recurrent edges"
 
 
 @dataclass(frozen=True)
@@ -77,7 +111,7 @@ class ModelPage:
     nodes: int = 0
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    marks: tuple[str, ...] = ()  # edge kinds the model has beyond data: "recurrent", "skip", …
+    badges: tuple[Badge, ...] = ()
 
 
 @dataclass
@@ -133,6 +167,44 @@ def _slugs(paths: Sequence[Path]) -> list[str]:
     return out
 
 
+def badges(graph: Graph) -> tuple[Badge, ...]:
+    """What ``graph`` (analysed) shows beyond plain data flow, in a fixed order.
+
+    Recurrence, skips, gradient paths, undirected links and tied weights are its edges' kinds;
+    bottlenecks and memories are its nodes' roles; fixed weights are parameters it does not train.
+
+    >>> from archdraw.loader import loads
+    >>> from archdraw.passes import analyze
+    >>> esn = analyze(loads('''archdraw: 1
+    ... name: esn
+    ... dims: {N: 1}
+    ... inputs: {u: {shape: [N, 10]}}
+    ... layers:
+    ...   reservoir: {op: dense, in: [u, {from: reservoir, delay: 1}], units: 50, trainable: false}
+    ...   readout: {op: dense, in: reservoir, units: 2}
+    ... '''))
+    >>> [(b.key, b.title) for b in badges(esn)]
+    [('recurrent', '1 recurrent edge'), ('fixed', '3,050 fixed parameters')]
+    """
+    edges = {kind: sum(1 for e in graph.edges if e.kind is kind) for kind in EdgeKind}
+    roles = {role: sum(1 for n in graph.nodes if role in n.roles) for role in Role}
+    counts = {
+        "recurrent": edges[EdgeKind.RECURRENT],
+        "skip": edges[EdgeKind.SKIP],
+        "bottleneck": roles[Role.BOTTLENECK],
+        "gradient": edges[EdgeKind.GRADIENT],
+        "undirected": edges[EdgeKind.UNDIRECTED],
+        "tied": edges[EdgeKind.TIED],
+        "memory": roles[Role.MEMORY],
+        "fixed": graph.totals.fixed if graph.totals else 0,
+    }
+    return tuple(
+        Badge(key, label, f"{counts[key]:,} {one if counts[key] == 1 else many}")
+        for key, (label, one, many) in BADGES.items()
+        if counts[key]
+    )
+
+
 def _views(graph: Graph) -> list[tuple[str, str, View]]:
     """The views a model's page shows: (key, title, view)."""
     default = View.of(graph.view)
@@ -171,7 +243,7 @@ def render_model(path: str, slug: str, engine_kind: str, timeout: float) -> Mode
             shown, _ = apply_view(graph, view)
             svg = run_engine(to_dot(shown), "svg", engine, timeout=timeout, what=path).decode("utf-8")
             dark = ""
-            if key == "default" and graph.style.theme == "default":
+            if graph.style.theme == "default":  # a spec that chose its theme keeps it
                 dark = run_engine(
                     to_dot(shown, theme="dark"), "svg", engine, timeout=timeout, what=path
                 ).decode("utf-8")
@@ -195,9 +267,6 @@ def render_model(path: str, slug: str, engine_kind: str, timeout: float) -> Mode
     )
     reference = graph.reference
     totals = graph.totals
-    marks = tuple(
-        k.value for k in EdgeKind if k is not EdgeKind.DATA and any(e.kind is k for e in graph.edges)
-    )
     return ModelPage(
         slug=slug,
         path=path,
@@ -214,7 +283,7 @@ def render_model(path: str, slug: str, engine_kind: str, timeout: float) -> Mode
         macs=totals.macs if totals else None,
         nodes=len(graph.nodes),
         warnings=tuple(str(d) for d in graph.diagnostics),
-        marks=marks,
+        badges=badges(graph),
     )
 
 
@@ -458,15 +527,32 @@ def _write_index(site: Site, env: Any, pages: list[ModelPage]) -> None:
         failed=sum(1 for p in pages if p.errors),
         version=__version__,
         thumb=_thumbnail,
+        thumb_dark=_thumbnail_dark,
+        features=[  # the badges some model has, for the index's buttons
+            Badge(key, label, "")
+            for key, (label, _, _) in BADGES.items()
+            if any(b.key == key for p in pages for b in p.badges)
+        ],
     )
     site.write("index.html", text.encode("utf-8"))
 
 
+def _thumbnail_view(page: ModelPage) -> ViewImage | None:
+    """The view on a model's card: its top-level blocks for deep models, else its overview."""
+    views = {v.key: v for v in page.views}
+    return views.get("stages") or views.get("default")
+
+
 def _thumbnail(page: ModelPage) -> str:
-    """The picture on a model's card: its top-level blocks for deep models, else its overview."""
-    keys = [v.key for v in page.views]
-    key = "stages" if "stages" in keys else "default" if "default" in keys else ""
-    return f"models/{page.slug}/{key}.svg" if key else ""
+    """The picture on a model's card ("" for a broken spec)."""
+    view = _thumbnail_view(page)
+    return f"models/{page.slug}/{view.key}.svg" if view else ""
+
+
+def _thumbnail_dark(page: ModelPage) -> str:
+    """The card's picture in the dark theme ("" when there is none)."""
+    view = _thumbnail_view(page)
+    return f"models/{page.slug}/{view.key}-dark.svg" if view and view.dark_svg else ""
 
 
 def _store_cached(site: Site, slug: str, key: str, page: ModelPage) -> None:
@@ -491,7 +577,13 @@ def _load_cached(site: Site, slug: str, key: str) -> ModelPage | None:
         return None
     if not isinstance(stored, dict) or stored.get("key") != key:
         return None
-    data = stored["page"]
+    try:
+        return _cached_page(site, slug, stored["page"])
+    except (KeyError, TypeError, ValueError):
+        return None  # written by another version of this module: render again
+
+
+def _cached_page(site: Site, slug: str, data: dict[str, Any]) -> ModelPage | None:
     views = []
     for v in data.pop("views"):
         if not site.is_file(f"models/{slug}/{v['key']}.svg") or (
@@ -502,6 +594,7 @@ def _load_cached(site: Site, slug: str, key: str) -> ModelPage | None:
         views.append(ViewImage(v["key"], v["title"], "", "dark" if v["dark"] else ""))
     if not site.is_file(f"models/{slug}.html"):
         return None
-    for name in ("layers", "errors", "warnings", "marks"):
+    for name in ("layers", "errors", "warnings"):
         data[name] = tuple(data[name])
-    return ModelPage(views=tuple(views), **{k: v for k, v in data.items() if k != "views"})
+    data["badges"] = tuple(Badge(**b) for b in data["badges"])
+    return ModelPage(views=tuple(views), **data)

@@ -1,4 +1,4 @@
-"""Shared fixtures: the --update-golden option, engine markers and spec helpers."""
+"""Shared fixtures: the --update-golden option, engine and browser requirements, spec helpers."""
 
 from __future__ import annotations
 
@@ -98,3 +98,27 @@ def node_centres(svg: str) -> dict[str, tuple[float, float]]:
                 found[gid[6:]] = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
                 break
     return found
+
+
+def require_browser() -> str:
+    """Chromium's executable, with Playwright to drive it; skips the test when either is missing.
+
+    ARCHDRAW_REQUIRE_ENGINES=...,browser (as .ci/run sets) fails instead of skipping. Playwright
+    drives the system's Chromium (Debian's, which .ci/run installs): it cannot download its own.
+    """
+    import importlib.util
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    missing = (
+        "chromium is not installed"
+        if chromium is None
+        else "playwright is not installed (pip install -e '.[test]')"
+        if importlib.util.find_spec("playwright") is None
+        else ""
+    )
+    if missing or chromium is None:
+        if "browser" in os.environ.get("ARCHDRAW_REQUIRE_ENGINES", "").split(","):
+            pytest.fail(f"a browser is required here: {missing}")
+        pytest.skip(missing)
+    return chromium

@@ -1,25 +1,28 @@
-"""The gallery: pages, escaping, errors, the cache, determinism, templates, and a real browser."""
+"""The gallery: pages, badges, escaping, errors, the cache, determinism and templates.
+
+The gallery in a real browser is tests/test_gallery_browser.py.
+"""
 
 from __future__ import annotations
 
-import functools
-import http.server
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from archdraw.cli import EXIT_SPEC, EXIT_USAGE, main
-from archdraw.gallery import GalleryError, build_gallery
+from archdraw.gallery import BADGES, GalleryError, badges, build_gallery
+from archdraw.ir import EdgeKind
+from archdraw.loader import read
+from archdraw.passes import analyze
 
 from .conftest import ROOT, require_engine
 
@@ -65,10 +68,47 @@ def test_pages_views_and_index(specs: Path, tmp_path: Path) -> None:
     assert 'href="https://doi.org/10.1162/089976600300015015"' in lstm
     stage = (site / "models" / "resnet_stage.html").read_text()
     assert 'data-view="stages"' in stage and 'data-view="expanded"' in stage
+    # Every view has a dark rendering, and the index's thumbnails and the SVG links offer it.
+    for slug, key in [
+        ("lstm", "default"),
+        ("lstm", "unrolled"),
+        ("resnet_stage", "stages"),
+        ("resnet_stage", "expanded"),
+    ]:
+        assert (site / "models" / slug / f"{key}-dark.svg").is_file()
+    assert (
+        '<source srcset="models/resnet_stage/stages-dark.svg" media="(prefers-color-scheme: dark)">' in index
+    )
+    assert '<a class="dark-only" href="lstm/unrolled-dark.svg">SVG</a>' in lstm
+    # Badges say what each model has, on its card and its page.
+    assert 'data-badges="recurrent fixed"' in index  # the echo state network
+    assert 'data-badges="skip bottleneck"' in index  # the ResNet stage
+    assert 'data-badges="fixed"' in index  # the extreme learning machine: no loop, fixed weights
+    assert "recurrent: 2 recurrent edges" in lstm
     # Works offline: no resource from another host.
     for page in [index, lstm, stage]:
         assert not re.search(r'(src|href)="(https?:)?//(?!doi\.org|arxiv\.org)', page)
     assert (site / "assets" / "archdraw.js").is_file() and (site / "assets" / "archdraw.css").is_file()
+
+
+TRUTH = json.loads((ROOT / "tests" / "truth" / "gallery.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(TRUTH))
+def test_badges_say_what_the_model_has(name: str) -> None:
+    """Recurrence, skips and bottlenecks as tests/truth/gallery.json has them from the papers."""
+    graph = analyze(read(SPECS / f"{name}.yaml"))
+    keys = [b.key for b in badges(graph)]
+    truth = TRUTH[name]
+    assert ("recurrent" in keys) == bool(truth["recurrent"])
+    assert ("skip" in keys) == bool(truth["skips"])
+    assert ("bottleneck" in keys) == bool(truth["bottlenecks"])
+    assert keys == [k for k in BADGES if k in keys]  # always in the same order
+    kinds = {e.kind for e in graph.edges}
+    assert ("gradient" in keys) == (EdgeKind.GRADIENT in kinds)
+    assert ("undirected" in keys) == (EdgeKind.UNDIRECTED in kinds)
+    assert ("tied" in keys) == (EdgeKind.TIED in kinds)
+    assert ("fixed" in keys) == any(not n.trainable and n.params for n in graph.nodes)
 
 
 HOSTILE = """archdraw: 1
@@ -198,87 +238,6 @@ def test_cli(specs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit) as exc:
         main(["gallery", str(specs), "-o", str(specs)])
     assert exc.value.code == EXIT_USAGE
-
-
-# -- a real browser ------------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-logging=stderr",
-    "--v=0",
-    "--virtual-time-budget=5000",
-    "--window-size=1280,1000",
-]
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    site = tmp_path / "site"
-    site.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", site
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def browse(url: str, profile: Path, screenshot: Path | None = None) -> tuple[str, str]:
-    """The DOM after scripts ran, and the browser's log; optionally a screenshot."""
-    assert CHROMIUM is not None
-    args = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}"]
-    args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
-    proc = subprocess.run([*args, url], capture_output=True, text=True, timeout=120, check=False)
-    return proc.stdout, proc.stderr
-
-
-@pytest.mark.slow
-@pytest.mark.exe
-def test_in_a_real_browser(served: tuple[str, Path], tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        if "browser" in os.environ.get("ARCHDRAW_REQUIRE_ENGINES", ""):
-            pytest.fail("chromium is required here but not installed")
-        pytest.skip("chromium is not installed")
-    require_engine("bundled")
-    url, site = served
-    report = build_gallery(files(SPECS), site, engine="bundled")
-    count = len(files(SPECS))
-    dom, log = browse(f"{url}/index.html", tmp_path / "p1")
-    assert "Uncaught" not in log and "Failed to load resource" not in log, log
-    images = re.search(r'data-images="(\d+)/(\d+)"', dom)
-    assert images is not None and images.group(1) == images.group(2)  # every thumbnail loaded
-    assert int(images.group(2)) >= count - len(report.failed) > 0
-    assert f'data-shown="{count}"' in dom
-    # The filter works: given in the address, it hides what does not match.
-    dom, log = browse(f"{url}/index.html#q=recurrent", tmp_path / "p2")
-    shown = int(re.search(r'data-shown="(\d+)"', dom).group(1))  # type: ignore[union-attr]
-    recurrent = sum(1 for p in files(SPECS) if "delay" in p.read_text() or "lstm" in p.read_text())
-    assert 0 < shown < count and shown >= min(recurrent, 1)
-    dom, log = browse(f"{url}/models/lstm.html", tmp_path / "p3")
-    assert "Uncaught" not in log, log
-    assert re.search(r'data-images="(\d+)/\1"', dom)  # every diagram on the page loaded
-    artifacts = ROOT / "build" / "test-artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    for name, page in (("index", "index.html"), ("lstm", "models/lstm.html")):
-        shot = artifacts / f"gallery-{name}.png"
-        browse(f"{url}/{page}", tmp_path / f"s-{name}", screenshot=shot)
-        assert shot.read_bytes().startswith(b"\x89PNG")
 
 
 def _complete(site: Path) -> None:
