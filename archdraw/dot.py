@@ -460,6 +460,11 @@ def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]
             # Drawn rising (style rise): the edge is laid out from its head, pointing up.
             src, dst = dst, src
             attrs["dir"] = "back"
+        if e.kind is EdgeKind.TIED:
+            # Placed after the layout, clear of other labels: a tie crosses the picture, and
+            # its words must not run on into a loop's "t−1" beside it.
+            attrs["xlabel"] = label
+            label = ""
         # An HTML-like label, so that a subscript in it (L_d) is drawn as one.
         lines.append(f"  {src} -> {dst}{_attrs(attrs, written(label) if label else None)}")
     lines += _state_lines(graph, ids, theme, len(edges))
