@@ -398,12 +398,14 @@ def _node_style(
     return attrs, html
 
 
-def _edge_lines(graph: Graph, ids: Mapping[str, str], theme: Theme) -> list[str]:
+def _edge_lines(
+    graph: Graph, ids: Mapping[str, str], theme: Theme, rising: set[str], turn: set[str]
+) -> list[str]:
+    """The edges' lines; ``rising`` and ``turn`` are :func:`_rising`'s (drawn pointing up)."""
     order = {n.id: i for i, n in enumerate(graph.nodes)}
     nodes = {n.id: n for n in graph.nodes}
     kinds = list(EdgeKind)
     dense = {c.id for c in graph.clusters if c.dense}
-    rising, turn = _rising(graph)
     edges = sorted(
         graph.edges, key=lambda e: (order[e.dst], order[e.src], kinds.index(e.kind), e.delay, e.label)
     )
@@ -497,14 +499,13 @@ def _rising(graph: Graph) -> tuple[set[str], set[str]]:
     return rising, turn
 
 
-def _level_lines(graph: Graph, ids: Mapping[str, str]) -> list[str]:
+def _level_lines(graph: Graph, ids: Mapping[str, str], rising: set[str]) -> list[str]:
     """Drawn as a U (``style: {rise: …}``), a skip across stands level: U-Net's copy and crop.
 
     The layer a skip leaves on the way down, the layers on the skip and the join it reaches on
     the way up share a rank, so the skip runs across and each level of the way up stands
-    beside its level of the way down.
+    beside its level of the way down. ``rising`` is what :func:`_rising` found.
     """
-    rising, _ = _rising(graph)
     if not rising:
         return []
     skips = [e for e in graph.edges if e.kind is EdgeKind.SKIP and not e.delay]
@@ -1001,8 +1002,9 @@ def to_dot(graph: Graph, theme: str | None = None, rankdir: str | None = None) -
 
     emit("", "  ")
     out.extend(_step_lines(graph, ids))
-    out.extend(_level_lines(graph, ids))
-    out.extend(_edge_lines(graph, ids, th))
+    rising, turn = _rising(graph)
+    out.extend(_level_lines(graph, ids, rising))
+    out.extend(_edge_lines(graph, ids, th, rising, turn))
     out.extend(_legend(graph, th))
     out.append("}")
     return "\n".join(out) + "\n"

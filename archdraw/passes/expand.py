@@ -33,7 +33,7 @@ from ..ir import (
 )
 from ..loader import INITIAL_VALUES, MAX_REPEAT
 from ..ops import OPS, AttrSpec, AttrType
-from .validate import REPETITION_NAMES, STEP_NAMES, data_refs, initial_ref, tied_ref
+from .validate import REPETITION_NAMES, STEP_NAMES, data_refs, initial_ref, is_word, tied_ref
 
 __all__ = ["MAX_EDGES", "MAX_NESTING", "MAX_NODES", "expand", "unknown_expand_name"]
 
@@ -142,10 +142,7 @@ def copy_title(title: str, k: int, n: int) -> str:
 
 def _word(value: AttrValue, env: dict[str, Size]) -> str | None:
     """``value`` as a word parameter (a name that is no size in ``env``: ``relu``), else None."""
-    reserved = REPETITION_NAMES | STEP_NAMES  # never words: where unbound, using them is an error
-    if isinstance(value, str) and value.isidentifier() and value not in env and value not in reserved:
-        return value
-    return None
+    return value if isinstance(value, str) and is_word(value, env.keys()) else None
 
 
 def _initial_value(layer: Layer) -> str:

@@ -10,6 +10,7 @@ Copies of a repeat with ``shared: true`` count their parameters once, at the fir
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from .. import sizes
@@ -218,10 +219,7 @@ def _tied(
             continue  # a shape error there is reported already
         mine, theirs = results[user.id].weight, results[owner.id].weight
         if mine == theirs or (len(mine) == 2 and mine == theirs[::-1]):
-            count = 1
-            for size in mine:
-                count *= size
-            borrowed[user.id] = borrowed.get(user.id, 0) + count
+            borrowed[user.id] = borrowed.get(user.id, 0) + math.prod(mine)
             continue
         diagnostics.append(
             Diagnostic(

@@ -7,7 +7,7 @@ has every edge.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 
 from .. import expr
@@ -16,7 +16,7 @@ from ..ir import Attr, BlockDef, Body, Diagnostic, EdgeKind, Graph, Layer, Ref, 
 from ..loader import INITIAL_VALUES
 from ..ops import OPS, AttrType
 
-__all__ = ["REPETITION_NAMES", "STEP_NAMES", "data_refs", "initial_ref", "tied_ref", "validate"]
+__all__ = ["REPETITION_NAMES", "STEP_NAMES", "data_refs", "initial_ref", "is_word", "tied_ref", "validate"]
 
 # Names a layer's expressions may use for the repetition being expanded: its number (from 1),
 # and 1 in the first repetition, else 0 (so 'stride: 1 + first' strides only the first copy).
@@ -40,8 +40,12 @@ def initial_ref(layer: Layer) -> Ref | None:
     return Ref(layer.initial.value, layer.initial.span)
 
 
-def _is_word(value: object, env: frozenset[str]) -> bool:
-    """Whether a block argument or default is a word (``relu``): a name that is no size here."""
+def is_word(value: object, env: Collection[str]) -> bool:
+    """Whether a block argument or default is a word (``relu``): a name that is no size here.
+
+    ``index``, ``first``, ``step`` and ``steps`` never are: where they are unbound, using them
+    is an error.
+    """
     reserved = REPETITION_NAMES | STEP_NAMES
     return isinstance(value, str) and value.isidentifier() and value not in env and value not in reserved
 
@@ -263,7 +267,7 @@ class _Validator:
             self.error(
                 layer.span, f"block {block.name} takes {len(block.inputs)} input(s) ({names}), got {given}"
             )
-        self.check_exprs(tuple(a for a in layer.attrs if not _is_word(a.value, env)), env, None)
+        self.check_exprs(tuple(a for a in layer.attrs if not is_word(a.value, env)), env, None)
 
     def block(self, block: BlockDef) -> None:
         env = self.dims | {p.name for p in block.params}
@@ -276,7 +280,7 @@ class _Validator:
                 self.error(param.span, f"'{param.name}' names a repetition's number; choose another name")
             # A default may use the repetition of the call ('first'): a call with no repeat
             # that leaves it to the default is an error where it is expanded.
-            if not _is_word(param.value, frozenset(earlier)):
+            if not is_word(param.value, frozenset(earlier)):
                 self.check_exprs((param,), frozenset(earlier) | REPETITION_NAMES, None)
             earlier.add(param.name)
         self.body(block.body, scope, len(block.inputs))
