@@ -1,0 +1,1 @@
+"""Frontends: models built in other frameworks, read into archdraw specs (``archdraw import``)."""

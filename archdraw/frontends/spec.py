@@ -1,0 +1,1032 @@
+"""Writes a trace as a spec a person would write: scopes as blocks and groups, runs as ``repeat:``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..ops import OPS, AttrType
+from .trace import Input, Layer, Scope, Trace, Value
+
+__all__ = ["write_spec"]
+
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a spec may not call a block: the op names, and the names repetitions give meaning to.
+_RESERVED = set(OPS) | {"index", "first", "step", "steps", "x", "true", "false"}
+
+# A reference relative to one instance of a scope: a layer at a path inside it, or its k-th input.
+Ref = Union[tuple[str, tuple[str, ...]], tuple[str, int]]
+Item = Union[Layer, Scope]
+
+
+def _snake(name: str) -> str:
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    text = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_").lower()
+    return text or "block"
+
+
+def _ident(name: str, fallback: str) -> str:
+    """A spec id for a framework name: ``conv1`` stays, ``0`` becomes ``conv2d_0``."""
+    if _ID.match(name):
+        return name
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+    if not cleaned or cleaned[0].isdigit():
+        cleaned = f"{fallback}_{cleaned}" if cleaned else fallback
+    return cleaned
+
+
+# -- the tree, with parents and consumers ----------------------------------------------------------
+
+
+@dataclass
+class _Tree:
+    parent: dict[int, Scope] = field(default_factory=dict)
+    readers: dict[int, list[Layer]] = field(default_factory=dict)
+    outputs: set[int] = field(default_factory=set)
+
+    def inside(self, item: Item, scope: Scope) -> bool:
+        node: Scope | None = self.parent.get(id(item))
+        while node is not None:
+            if node is scope:
+                return True
+            node = self.parent.get(id(node))
+        return False
+
+    def path_in(self, item: Item, scope: Scope) -> tuple[str, ...]:
+        names: list[str] = []
+        node: Item = item
+        while node is not scope:
+            names.append(node.name)
+            node = self.parent[id(node)]
+        return tuple(reversed(names))
+
+
+def _walk(scope: Scope) -> Iterator[Layer]:
+    for item in scope.items:
+        if isinstance(item, Scope):
+            yield from _walk(item)
+        else:
+            yield item
+
+
+def _externals(scope: Scope, tree: _Tree) -> list[Input | Layer]:
+    """What a scope reads from outside itself, in the order first read."""
+    found: list[Input | Layer] = []
+    for layer in _walk(scope):
+        for v in layer.inputs:
+            if (isinstance(v, Input) or not tree.inside(v, scope)) and v not in found:
+                found.append(v)
+    return found
+
+
+def _result(scope: Scope, tree: _Tree) -> Layer | None:
+    """The layer a scope gives: the last one read from outside it (or a model output)."""
+    best: Layer | None = None
+    for layer in _walk(scope):
+        if id(layer) in tree.outputs or any(not tree.inside(r, scope) for r in tree.readers.get(id(layer), [])):
+            best = layer
+    return best
+
+
+def _refs(layer: Layer, scope: Scope, tree: _Tree, ext: list[Input | Layer]) -> list[Ref]:
+    refs: list[Ref] = []
+    for v in layer.inputs:
+        if isinstance(v, Layer) and tree.inside(v, scope):
+            refs.append(("L", tree.path_in(v, scope)))
+        else:
+            refs.append(("X", ext.index(v)))
+    return refs
+
+
+# -- templates: one shape for the instances of a block ------------------------------------------
+
+
+@dataclass
+class _TItem:
+    name: str
+    ident: str
+    insts: list[Item | None]
+    children: list[_TItem] = field(default_factory=list)
+    refs: list[Ref] = field(default_factory=list)
+
+    @property
+    def is_scope(self) -> bool:
+        return any(isinstance(i, Scope) for i in self.insts)
+
+    def first(self) -> Item:
+        for i in self.insts:
+            if i is not None:
+                return i
+        raise AssertionError("an item with no instance")
+
+    @property
+    def optional(self) -> bool:
+        return any(i is None for i in self.insts)
+
+
+class _Mismatch(Exception):
+    """Instances that cannot be written as one block."""
+
+
+def _size(item: Item) -> int:
+    return sum(1 for _ in _walk(item)) if isinstance(item, Scope) else 1
+
+
+def _unify(scopes: Sequence[Scope | None]) -> list[_TItem]:
+    """The union of the scopes' items, by name, in order; a name that differs in kind fails."""
+    order: list[str] = []
+    fullest = max((s for s in scopes if s is not None), key=_size)
+    order = [i.name for i in fullest.items]
+    for s in scopes:
+        if s is None:
+            continue
+        last = -1
+        for i in s.items:
+            if i.name in order:
+                last = order.index(i.name)
+            else:
+                order.insert(last + 1, i.name)
+                last += 1
+    items: list[_TItem] = []
+    for name in order:
+        insts: list[Item | None] = []
+        for s in scopes:
+            found = None if s is None else next((i for i in s.items if i.name == name), None)
+            insts.append(found)
+        present = [i for i in insts if i is not None]
+        if any(isinstance(i, Scope) for i in present) and not all(isinstance(i, Scope) for i in present):
+            raise _Mismatch(name)
+        if all(isinstance(i, Layer) for i in present):
+            ops = {i.op for i in present if isinstance(i, Layer)}
+            origins = {i.origin for i in present if isinstance(i, Layer)}
+            if len(ops) != 1 or ("custom" in ops and len(origins) != 1):
+                raise _Mismatch(name)
+            tied = {i.tied is not None for i in present if isinstance(i, Layer)}
+            if len(tied) != 1:
+                raise _Mismatch(name)
+        fallback = _fallback(present[0])
+        item = _TItem(name, _ident(name, fallback), insts)
+        if item.is_scope:
+            kinds = {i.kind for i in present if isinstance(i, Scope)}
+            if len(kinds) != 1:
+                raise _Mismatch(name)
+            item.children = _unify([i if isinstance(i, Scope) else None for i in insts])
+        items.append(item)
+    _unique_idents(items)
+    return items
+
+
+def _fallback(item: Item) -> str:
+    return item.op if isinstance(item, Layer) else _snake(item.kind)
+
+
+def _unique_idents(items: list[_TItem], taken: set[str] | None = None) -> None:
+    seen = set(taken or ())
+    for item in items:
+        base = item.ident
+        n = 1
+        while item.ident in seen:
+            n += 1
+            item.ident = f"{base}_{n}"
+        seen.add(item.ident)
+
+
+# -- values of attributes across instances --------------------------------------------------------
+
+
+def _full(layer: Layer) -> dict[str, Value]:
+    """A layer's attributes with the op's defaults filled in, so instances compare."""
+    attrs: dict[str, Value] = {}
+    if layer.op == "custom":
+        return {}
+    spec = OPS[layer.op].attrs
+    for key, a in spec.items():
+        if key in layer.attrs:
+            attrs[key] = layer.attrs[key]
+        elif not a.required and a.default is not None:
+            attrs[key] = a.default  # type: ignore[assignment]
+    for key, v in layer.attrs.items():
+        attrs.setdefault(key, v)
+    return attrs
+
+
+def _is_default(layer: Layer, key: str, value: Value) -> bool:
+    if layer.op == "custom":
+        return False
+    a = OPS[layer.op].attrs.get(key)
+    return a is not None and not a.required and a.default == value and type(a.default) is type(value)
+
+
+def _expressible(layer: Layer, key: str) -> bool:
+    """Whether an attribute may hold a block parameter (a size, a flag or a word)."""
+    if layer.op == "custom":
+        return key in ("params",)
+    a = OPS[layer.op].attrs.get(key)
+    if a is None:
+        return False
+    return a.type in (AttrType.SIZE, AttrType.INT, AttrType.INTS, AttrType.PADDING, AttrType.BOOL, AttrType.CHOICE, AttrType.SHAPE)
+
+
+@dataclass
+class _Param:
+    name: str
+    values: list[object]  # per instance; None where the layer is absent
+    expr: str = ""  # set when this parameter is another one times a constant
+
+
+@dataclass
+class _Block:
+    name: str
+    kind: str
+    instances: list[Scope]
+    items: list[_TItem]
+    params: list[_Param]
+    inputs: int
+    output: tuple[str, ...]
+    # per template layer and attribute: the parameter written there, or None for a literal
+    slots: dict[tuple[int, str, int], str] = field(default_factory=dict)
+    flags: dict[int, str] = field(default_factory=dict)
+
+
+def _same(values: list[object]) -> bool:
+    present = [json.dumps(v) for v in values if v is not None]
+    return len(set(present)) <= 1
+
+
+def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _Block:
+    items = _unify(instances)
+    exts = [_externals(s, tree) for s in instances]
+    results = [_result(s, tree) for s in instances]
+    outs = {tree.path_in(r, s) for r, s in zip(results, instances) if r is not None}
+    if len(outs) > 1:
+        raise _Mismatch("output")
+    if outs:
+        output = outs.pop()
+    else:
+        last = [layer for layer in _walk(instances[0])][-1]
+        output = tree.path_in(last, instances[0])
+    block = _Block(name, kind, instances, items, [], max(len(e) for e in exts), output)
+    params: list[_Param] = []
+
+    def visit(titems: list[_TItem], prefix: str, parent: list[bool] | None = None) -> None:
+        for t in titems:
+            label = f"{prefix}{t.ident}"
+            presence = [i is not None for i in t.insts]
+            if t.optional and presence != parent:
+                flag = _Param(label, [1 if i is not None else 0 for i in t.insts])
+                params.append(flag)
+                block.flags[id(t)] = flag.name
+            if t.is_scope:
+                visit(t.children, f"{label}_", presence)
+                continue
+            # the references must agree wherever the layer is present
+            template: list[Ref] | None = None
+            fullest = None
+            for k, inst in enumerate(t.insts):
+                if isinstance(inst, Layer):
+                    refs = _refs(inst, instances[k], tree, exts[k])
+                    if template is None or len(refs) > len(template):
+                        template, fullest = refs, k
+            assert template is not None and fullest is not None
+            t.refs = template
+            for k, inst in enumerate(t.insts):
+                if isinstance(inst, Layer):
+                    got = _refs(inst, instances[k], tree, exts[k])
+                    if [_resolve(r, items, k) for r in template] != got:
+                        raise _Mismatch(f"inputs of {t.name}")
+            layers = [i for i in t.insts if isinstance(i, Layer)]
+            full = [(_full(i) if isinstance(i, Layer) else None) for i in t.insts]
+            keys = sorted({key for f in full if f is not None for key in f})
+            for key in keys:
+                values = [None if f is None else f.get(key) for f in full]
+                if _same(values):
+                    continue
+                if not _expressible(layers[0], key):
+                    raise _Mismatch(f"{t.name}.{key}")
+                present = [v for v in values if v is not None]
+                if all(isinstance(v, list) for v in present):
+                    lengths = {len(v) for v in present if isinstance(v, list)}
+                    if len(lengths) != 1:
+                        raise _Mismatch(f"{t.name}.{key}")
+                    for j in range(lengths.pop()):
+                        column = [None if not isinstance(v, list) else v[j] for v in values]
+                        if not _same(column):
+                            p = _Param(f"{label}_{key}{j + 1}", column)
+                            params.append(p)
+                            block.slots[(id(t), key, j)] = p.name
+                    continue
+                if any(isinstance(v, (list, float)) for v in present) or len({type(v) for v in present}) > 1:
+                    raise _Mismatch(f"{t.name}.{key}")
+                p = _Param(f"{label}_{key}", list(values))
+                params.append(p)
+                block.slots[(id(t), key, -1)] = p.name
+
+    visit(items, "")
+    # one parameter for values that always agree, and multiples written as expressions
+    merged: list[_Param] = []
+    rename: dict[str, str] = {}
+    for p in params:
+        twin = next((q for q in merged if _agree(q.values, p.values)), None)
+        if twin is not None and not p.expr:
+            rename[p.name] = twin.name
+            continue
+        factor = next(
+            (
+                (q, f)
+                for q in merged
+                if not q.expr
+                for f in (_factor(q.values, p.values),)
+                if f is not None
+            ),
+            None,
+        )
+        if factor is not None:
+            q, f = factor
+            rename[p.name] = f"{q.name} * {f}"
+            continue
+        merged.append(p)
+    block.params = merged
+    block.slots = {k: rename.get(v, v) for k, v in block.slots.items()}
+    block.flags = {k: rename.get(v, v) for k, v in block.flags.items()}
+    return block
+
+
+def _agree(a: list[object], b: list[object]) -> bool:
+    """Whether ``b`` can be written as ``a``: equal wherever ``b``'s layer is present."""
+    if any(x is None and y is not None for x, y in zip(a, b)):
+        return False
+    return all(json.dumps(x) == json.dumps(y) for x, y in zip(a, b) if y is not None)
+
+
+def _factor(a: list[object], b: list[object]) -> int | None:
+    """``f`` when every value of ``b`` is ``f`` times ``a``'s (a bottleneck's ``width * 4``)."""
+    if any(x is None and y is not None for x, y in zip(a, b)):
+        return None
+    pairs = [(x, y) for x, y in zip(a, b) if y is not None]
+    if not pairs or not all(type(x) is int and type(y) is int and x > 0 for x, y in pairs):
+        return None
+    ratios = {y / x for x, y in pairs}  # type: ignore[operator]
+    if len(ratios) != 1:
+        return None
+    f = ratios.pop()
+    return int(f) if f == int(f) and f >= 2 else None
+
+
+def _resolve(ref: Ref, items: list[_TItem], k: int) -> Ref:
+    """Where a template reference points in instance ``k``: an absent layer passes its input on."""
+    for _ in range(1000):
+        if ref[0] == "X":
+            return ref
+        path = ref[1]
+        assert isinstance(path, tuple)
+        t = _find(items, path)
+        if t is None or t.insts[k] is not None:
+            return ref
+        ref = _entry(t)
+    return ref
+
+
+def _entry(t: _TItem) -> Ref:
+    """What an absent item passes on: its first input."""
+    while t.is_scope and t.children:
+        t = t.children[0]
+    return t.refs[0] if t.refs else ("X", 0)
+
+
+def _find(items: list[_TItem], path: tuple[str, ...]) -> _TItem | None:
+    level = items
+    found: _TItem | None = None
+    for name in path:
+        found = next((t for t in level if t.name == name), None)
+        if found is None:
+            return None
+        level = found.children
+    return found
+
+
+# -- the writer ---------------------------------------------------------------------------------
+
+
+def _fmt(value: object) -> str:
+    """A value in YAML flow style, quoted only where plain text would be misread."""
+    if isinstance(value, _Raw):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        text = repr(value)
+        if isinstance(value, float) and "e" in text and "." not in text.split("e")[0]:
+            mantissa, exp = text.split("e")
+            text = f"{mantissa}.0e{exp}"
+        return text
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    text = str(value)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*( [*+-] [A-Za-z0-9_]+)*", text) and text.lower() not in (
+        "yes",
+        "no",
+        "on",
+        "off",
+        "true",
+        "false",
+        "null",
+        "y",
+        "n",
+    ):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _mapping(entries: list[tuple[str, object]]) -> str:
+    return "{" + ", ".join(f"{k}: {v if isinstance(v, _Raw) else _fmt(v)}" for k, v in entries) + "}"
+
+
+class _Raw(str):
+    """Text already written as YAML."""
+
+
+@dataclass
+class _Context:
+    """Where names are looked up: the chain of inline groups from the top (no block body)."""
+
+    path: tuple[str, ...]
+
+
+class _Writer:
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+        self.tree = _Tree()
+        self._index(trace.root)
+        for v in trace.outputs:
+            self.tree.outputs.add(id(v))
+        self.blocks: dict[str, _Block] = {}
+        self.block_of: dict[int, tuple[_Block, int]] = {}
+        self.address: dict[int, tuple[str, ...]] = {}
+        self.dims = dict(trace.dims)
+        self.batch = ""
+        if trace.inputs and trace.inputs[0].shape:
+            b = trace.inputs[0].shape[0]
+            self.batch = next((n for n, v in self.dims.items() if v == b), "")
+
+    def _index(self, scope: Scope) -> None:
+        for item in scope.items:
+            self.tree.parent[id(item)] = scope
+            if isinstance(item, Scope):
+                self._index(item)
+            else:
+                for v in item.inputs:
+                    self.tree.readers.setdefault(id(v), []).append(item)
+
+    # -- which scopes are blocks
+
+    def plan(self) -> None:
+        refused: set[tuple[str, str]] = set()
+        for _ in range(8):
+            groups: dict[tuple[str, str], list[Scope]] = {}
+            self._collect(self.trace.root, groups, refused)
+            self.blocks.clear()
+            self.block_of.clear()
+            changed = False
+            names: set[str] = set()
+            for key, members in groups.items():
+                if len(members) < 2:
+                    continue
+                name = self._block_name(members[0].kind, names)
+                try:
+                    block = _build_block(name, members[0].kind, members, self.tree)
+                except _Mismatch:
+                    refused.add(key)
+                    changed = True
+                    continue
+                names.add(name)
+                self.blocks[name] = block
+                for k, s in enumerate(members):
+                    self.block_of[id(s)] = (block, k)
+            if not changed:
+                return
+
+    def _key(self, scope: Scope, refused: set[tuple[str, str]]) -> tuple[str, str]:
+        key = (scope.kind, "")
+        if scope.generic or key in refused:
+            key = (scope.kind, self._signature(scope))
+        return key
+
+    def _signature(self, scope: Scope) -> str:
+        parts: list[str] = []
+        ext = _externals(scope, self.tree)
+        for item in scope.items:
+            if isinstance(item, Scope):
+                parts.append(f"{item.name}[{self._signature(item)}]")
+            else:
+                refs = _refs(item, scope, self.tree, ext)
+                parts.append(f"{item.name}:{item.op}:{item.origin}:{json.dumps(_full(item), sort_keys=True)}:{refs}")
+        return "|".join(parts)
+
+    def _collect(self, scope: Scope, groups: dict[tuple[str, str], list[Scope]], refused: set[tuple[str, str]]) -> None:
+        for item in scope.items:
+            if isinstance(item, Scope):
+                groups.setdefault(self._key(item, refused), []).append(item)
+        counts = {k: len(v) for k, v in groups.items()}
+        for item in scope.items:
+            if isinstance(item, Scope) and counts.get(self._key(item, refused), 0) < 2:
+                self._collect(item, groups, refused)
+        # a scope whose kind turns up again deeper is still opened: decided on the next round
+
+    def _block_name(self, kind: str, taken: set[str]) -> str:
+        base = _snake(kind)
+        if base in _RESERVED or base.isdigit():
+            base = f"{base}_block"
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        return name
+
+    # -- writing
+
+    def write(self) -> str:
+        self.plan()
+        lines: list[str] = ["archdraw: 1", f"name: {_fmt(self.trace.name)}"]
+        summary = f"Imported from {self.trace.source}" + (f" ({self.trace.origin})." if self.trace.origin else ".")
+        if self.trace.notes:
+            summary += " " + " ".join(n[0].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in self.trace.notes)
+        lines.append(f"summary: {json.dumps(summary, ensure_ascii=False)}")
+        if self.dims:
+            lines.append("dims: " + _mapping(list(self.dims.items())))
+        body: list[str] = []
+        top_ids = self._assign(self.trace.root, ())
+        self._addresses(self.trace.root, (), top_ids)
+        self._emit_scope(self.trace.root, _Context(()), body, 1, top_ids, top=True)
+        if self.blocks:
+            lines.append("blocks:")
+            for block in self.blocks.values():
+                lines.extend(self._emit_block(block))
+        lines.append("inputs:")
+        for i in self.trace.inputs:
+            lines.append(f"  {i.name}: {_fmt([_Raw(self._size(s, True)) for s in i.shape])}")
+        lines.append("layers:")
+        lines.extend(body)
+        outs = [self._ref(v, _Context(())) for v in self.trace.outputs if isinstance(v, Layer)]
+        if outs:
+            lines.append("outputs: " + (outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"))
+        return "\n".join(lines) + "\n"
+
+    def _size(self, value: int, named: bool) -> str:
+        if named:
+            hits = [n for n, v in self.dims.items() if v == value]
+            if len(hits) == 1:
+                return hits[0]
+        return str(value)
+
+    def _assign(self, scope: Scope, taken: tuple[str, ...]) -> dict[int, str]:
+        """Ids for the items of an inline scope, none equal to a name of the groups around it."""
+        ids: dict[int, str] = {}
+        seen = set(taken)
+        for item in scope.items:
+            base = _ident(item.name, _fallback(item))
+            ident, n = base, 1
+            while ident in seen or ident in self.blocks or ident in self.trace_input_names():
+                n += 1
+                ident = f"{base}_{n}"
+            seen.add(ident)
+            ids[id(item)] = ident
+        return ids
+
+    def trace_input_names(self) -> set[str]:
+        return {i.name for i in self.trace.inputs}
+
+    def _addresses(
+        self, scope: Scope, prefix: tuple[str, ...], ids: dict[int, str], collapsed: str | None = None
+    ) -> None:
+        """Where each layer is reached from the top: ``layer1.2.conv1``, ``features.conv2d_0``."""
+        runs = self._runs(scope)
+        for item in scope.items:
+            ident = ids[id(item)]
+            if isinstance(item, Layer):
+                self.address[id(item)] = prefix + (ident,)
+                continue
+            if id(item) in self.block_of:
+                block, k = self.block_of[id(item)]
+                run = runs.get(id(item))
+                if run is not None:
+                    head, count, position, _ = run
+                    run_id = ids[id(head)] if collapsed is None else collapsed
+                    base = (prefix[:-1] if collapsed is not None else prefix) + (run_id, str(position))
+                    last = position == count
+                else:
+                    base, last = prefix + (ident,), True
+                for t in block.items:
+                    self._template_addresses(t, k, base)
+                result = _result(item, self.tree)
+                if result is not None:
+                    self.address[id(result)] = base[:-1] if (run is not None and last) else base
+                continue
+            inner = self._assign(item, tuple(ids.values()) + prefix)
+            self.inner_ids[id(item)] = inner
+            self._addresses(item, prefix + (ident,), inner, ident if self._collapsed(item) else None)
+            result = _result(item, self.tree)
+            if result is not None and not self._collapsed(item):
+                self.group_result[prefix + (ident,)] = id(result)
+
+    def _collapsed(self, scope: Scope) -> bool:
+        """Whether a scope holds nothing but one run of calls, and so is written as that call."""
+        runs = self._runs(scope)
+        return bool(scope.items) and all(id(i) in runs for i in scope.items) and len(
+            {id(runs[id(i)][0]) for i in scope.items}
+        ) == 1
+
+    inner_ids: dict[int, dict[int, str]]
+    group_result: dict[tuple[str, ...], int]
+
+    def _template_addresses(self, t: _TItem, k: int, base: tuple[str, ...]) -> None:
+        inst = t.insts[k]
+        if inst is None:
+            return
+        if isinstance(inst, Layer):
+            self.address[id(inst)] = base + (t.ident,)
+        for c in t.children:
+            self._template_addresses(c, k, base + (t.ident,))
+
+    def _runs(self, scope: Scope) -> dict[int, tuple[Scope, int, int, str]]:
+        """Consecutive calls of one block, each reading the one before: one call with ``repeat``."""
+        cached = self.run_cache.get(id(scope))
+        if cached is not None:
+            return cached
+        runs: dict[int, tuple[Scope, int, int, str]] = {}
+        items = scope.items
+        i = 0
+        while i < len(items):
+            item = items[i]
+            if not isinstance(item, Scope) or id(item) not in self.block_of:
+                i += 1
+                continue
+            block, _ = self.block_of[id(item)]
+            j = i + 1
+            while j < len(items) and self._continues(items[i:j], items[j], block):
+                j += 1
+            if j - i >= 2:
+                members = items[i:j]
+                for position, m in enumerate(members, start=1):
+                    runs[id(m)] = (members[0], j - i, position, "")
+            i = j
+        self.run_cache[id(scope)] = runs
+        return runs
+
+    run_cache: dict[int, dict[int, tuple[Scope, int, int, str]]]
+
+    def _continues(self, run: list[Item], nxt: Item, block: _Block) -> bool:
+        if not isinstance(nxt, Scope) or self.block_of.get(id(nxt), (None, 0))[0] is not block:
+            return False
+        prev = run[-1]
+        assert isinstance(prev, Scope)
+        ext_prev = _externals(prev, self.tree)
+        ext_next = _externals(nxt, self.tree)
+        if not ext_next or ext_next[0] is not _result(prev, self.tree):
+            return False
+        if ext_next[1:] != ext_prev[1:]:
+            return False
+        members = [s for s in run + [nxt] if isinstance(s, Scope)]
+        return all(self._arg_expr(block, p, members) is not None for p in block.params)
+
+    def _arg_expr(self, block: _Block, p: _Param, members: list[Scope]) -> str | None:
+        """A parameter's values along a run as one expression of ``first`` or ``index``."""
+        values = _filled([p.values[self.block_of[id(m)][1]] for m in members])
+        if values is None:
+            return None
+        if len({json.dumps(v) for v in values}) == 1:
+            return _fmt(values[0])
+        if not all(isinstance(v, (int, bool)) for v in values):
+            return None
+        ints = [int(v) for v in values]  # type: ignore[call-overload]
+        a, rest = ints[0], ints[1:]
+        if len(set(rest)) == 1:
+            b = rest[0]
+            d = a - b
+            if b == 0:
+                return "first" if d == 1 else f"{d} * first"
+            if d == 1:
+                return f"{b} + first"
+            return f"{b} + {d} * first" if d > 0 else f"{b} - {-d} * first"
+        step = ints[1] - ints[0]
+        if all(ints[k + 1] - ints[k] == step for k in range(len(ints) - 1)):
+            start = ints[0] - step
+            if start == 0:
+                return "index" if step == 1 else f"{step} * index"
+            return f"{start} + {step} * index" if step > 0 else f"{start} - {-step} * index"
+        return None
+
+    # -- emitting inline scopes
+
+    def _emit_scope(
+        self,
+        scope: Scope,
+        ctx: _Context,
+        out: list[str],
+        depth: int,
+        ids: dict[int, str],
+        top: bool = False,
+    ) -> None:
+        pad = "  " * depth
+        runs = self._runs(scope)
+        entries: list[tuple[str, list[tuple[str, object]], list[str] | None, list[Item]]] = []
+        i = 0
+        items = scope.items
+        while i < len(items):
+            item = items[i]
+            ident = ids[id(item)]
+            run = runs.get(id(item))
+            if run is not None:
+                head, count, _, _ = run
+                members = items[i : i + count]
+                entries.append(self._call_entry(ident, members, ctx))
+                i += count
+                continue
+            if isinstance(item, Layer):
+                entries.append(self._layer_entry(ident, item, ctx))
+            elif id(item) in self.block_of:
+                entries.append(self._call_entry(ident, [item], ctx))
+            else:
+                entries.append(self._group_entry(ident, item, ctx))
+            i += 1
+        for ident, keys, sub, _ in entries:
+            line = _mapping(keys)
+            if sub is None:
+                out.append(f"{pad}{ident}: {line}")
+            else:
+                out.append(f"{pad}{ident}:")
+                out.extend(f"{pad}  {s}" for s in sub)
+
+    def _layer_entry(self, ident: str, layer: Layer, ctx: _Context) -> tuple[str, list[tuple[str, object]], None, list[Item]]:
+        keys: list[tuple[str, object]] = [("op", layer.op)]
+        for key, value in layer.attrs.items():
+            if key == "shape" and isinstance(value, list):
+                keys.append((key, _Raw(self._shape(value, layer.op == "parameter"))))
+            elif not _is_default(layer, key, value):
+                keys.append((key, value))
+        if layer.op == "custom":
+            keys.append(("shape", _Raw(self._shape(list(layer.shape), True))))
+            if layer.params:
+                keys.append(("params", layer.params))
+            keys.append(("kind", layer.origin))
+        refs = [self._ref(v, ctx) for v in layer.inputs]
+        if refs:
+            keys.insert(1, ("in", _Raw(refs[0] if len(refs) == 1 else "[" + ", ".join(refs) + "]")))
+        if layer.tied is not None:
+            keys.append(("tied", _Raw(self._ref(layer.tied, ctx))))
+        if layer.path and layer.path != ident:
+            keys.append(("label", layer.path))
+        return ident, keys, None, [layer]
+
+    def _shape(self, values: list[int], batch_first: bool) -> str:
+        parts: list[str] = []
+        for k, v in enumerate(values):
+            if k == 0 and self.batch and v == self.dims[self.batch]:
+                parts.append(self.batch)
+            elif v == -1:
+                parts.append("-1")
+            else:
+                parts.append(self._size(v, v > 1))
+        return "[" + ", ".join(parts) + "]"
+
+    def _call_entry(self, ident: str, members: list[Item], ctx: _Context) -> tuple[str, list[tuple[str, object]], None, list[Item]]:
+        first = members[0]
+        assert isinstance(first, Scope)
+        block, k = self.block_of[id(first)]
+        keys: list[tuple[str, object]] = [("block", block.name)]
+        ext = _externals(first, self.tree)
+        refs = [self._ref(v, ctx) for v in ext]
+        if refs:
+            keys.append(("in", _Raw(refs[0] if len(refs) == 1 else "[" + ", ".join(refs) + "]")))
+        scopes = [m for m in members if isinstance(m, Scope)]
+        for p in block.params:
+            if len(scopes) > 1:
+                expr = self._arg_expr(block, p, scopes)
+                assert expr is not None
+                if expr != _fmt(_first_value(p.values)):
+                    keys.append((p.name, _Raw(expr)))
+            else:
+                v = p.values[k]
+                if v is not None and json.dumps(v) != json.dumps(_first_value(p.values)):
+                    keys.append((p.name, v))
+        if len(scopes) > 1:
+            keys.append(("repeat", len(scopes)))
+        label = first.path if len(scopes) == 1 else _common(s.path for s in scopes)
+        if label and label != ident:
+            keys.append(("label", label))
+        return ident, keys, None, list(members)
+
+    def _group_entry(
+        self, ident: str, scope: Scope, ctx: _Context
+    ) -> tuple[str, list[tuple[str, object]], list[str] | None, list[Item]]:
+        inner_ctx = _Context(ctx.path + (ident,))
+        sub: list[str] = []
+        ids = self.inner_ids[id(scope)]
+        # a group whose whole content is one repeated call is that call
+        if self._collapsed(scope):
+            entry = self._call_entry(ident, list(scope.items), ctx)
+            keys = [kv for kv in entry[1] if kv[0] != "label"]
+            if scope.path and scope.path != ident:
+                keys.append(("label", scope.path))
+            return ident, keys, None, []
+        sub.append("layers:")
+        self._emit_scope(scope, inner_ctx, sub, 1, ids)
+        result = _result(scope, self.tree)
+        if result is not None and result is not [x for x in _walk(scope)][-1]:
+            sub.append(f"output: {self._ref(result, inner_ctx)}")
+        if scope.path and scope.path != ident:
+            sub.append(f"label: {_fmt(scope.path)}")
+        return ident, [], sub, [scope]
+
+    def _ref(self, v: Input | Layer, ctx: _Context) -> str:
+        if isinstance(v, Input):
+            return v.name
+        address = self.address[id(v)]
+        common = 0
+        while common < min(len(address) - 1, len(ctx.path)) and address[common] == ctx.path[common]:
+            common += 1
+        end = len(address)
+        # a group's result is named by the group
+        while end - common >= 2 and self.group_result.get(address[: end - 1]) == id(v):
+            end -= 1
+        return ".".join(address[common:end])
+
+    # -- blocks
+
+    def _emit_block(self, block: _Block) -> list[str]:
+        lines = [f"  {block.name}:"]
+        if block.params:
+            defaults = [(p.name, _first_value(p.values)) for p in block.params]
+            lines.append(f"    params: {_mapping(defaults)}")
+        if block.inputs > 1:
+            lines.append("    inputs: [" + ", ".join(_input_name(k) for k in range(block.inputs)) + "]")
+        lines.append("    layers:")
+        self._emit_template(block, block.items, (), lines, 3)
+        out = ".".join(self._template_ident(block.items, block.output))
+        last = self._last_ident(block.items)
+        if out and out != last:
+            lines.append(f"    output: {out}")
+        if block.kind:
+            lines.append(f"    label: {_fmt(block.kind)}")
+        return lines
+
+    def _last_ident(self, items: list[_TItem]) -> str:
+        return items[-1].ident if items else ""
+
+    def _template_ident(self, items: list[_TItem], path: tuple[str, ...]) -> list[str]:
+        found: list[str] = []
+        level = items
+        for name in path:
+            t = next(t for t in level if t.name == name)
+            found.append(t.ident)
+            level = t.children
+        return found
+
+    def _emit_template(self, block: _Block, items: list[_TItem], prefix: tuple[str, ...], out: list[str], depth: int) -> None:
+        pad = "  " * depth
+        for t in items:
+            if t.is_scope:
+                out.append(f"{pad}{t.ident}:")
+                chain = self._template_chain(t, prefix)
+                if chain:
+                    out.append(f"{pad}  in: {self._template_ref(block, t.children[0].refs[0], prefix)}")
+                if id(t) in block.flags:
+                    out.append(f"{pad}  when: {block.flags[id(t)]}")
+                first = t.first()
+                assert isinstance(first, Scope)
+                if first.name != t.ident:
+                    out.append(f"{pad}  label: {_fmt(first.name)}")
+                out.append(f"{pad}  layers:")
+                if chain:
+                    for c in t.children:
+                        keys = [("id", c.ident)] + self._template_keys(block, c, prefix + (t.name,), False)
+                        out.append(f"{pad}    - {_mapping(keys)}")
+                else:
+                    self._emit_template(block, t.children, prefix + (t.name,), out, depth + 2)
+                continue
+            out.append(f"{pad}{t.ident}: {_mapping(self._template_keys(block, t, prefix, True))}")
+
+    def _template_chain(self, t: _TItem, prefix: tuple[str, ...]) -> bool:
+        """Whether a group in a block is a plain chain from one outside value (written as a list)."""
+        kids = t.children
+        if not kids or any(c.is_scope for c in kids) or len(kids[0].refs) != 1:
+            return False
+        head = kids[0].refs[0]
+        inside = prefix + (t.name,)
+        if head[0] == "L" and isinstance(head[1], tuple) and head[1][: len(inside)] == inside:
+            return False
+        return all(c.refs == [("L", inside + (kids[k].name,))] for k, c in enumerate(kids[1:]))
+
+    def _template_keys(self, block: _Block, t: _TItem, prefix: tuple[str, ...], with_in: bool) -> list[tuple[str, object]]:
+        keys: list[tuple[str, object]] = []
+        layer = t.first()
+        assert isinstance(layer, Layer)
+        keys.append(("op", layer.op))
+        refs = [self._template_ref(block, r, prefix) for r in t.refs]
+        if refs and with_in:
+            keys.append(("in", _Raw(refs[0] if len(refs) == 1 else "[" + ", ".join(refs) + "]")))
+        full = _full(layer)
+        for key, value in full.items():
+            slot = block.slots.get((id(t), key, -1))
+            if slot is not None:
+                keys.append((key, _Raw(slot)))
+                continue
+            if isinstance(value, list) and any((id(t), key, j) in block.slots for j in range(len(value))):
+                parts = [block.slots.get((id(t), key, j)) or self._elem(key, layer, j, v) for j, v in enumerate(value)]
+                keys.append((key, _Raw("[" + ", ".join(parts) + "]")))
+                continue
+            if key == "shape" and isinstance(value, list):
+                keys.append((key, _Raw(self._shape(value, layer.op == "parameter"))))
+                continue
+            if key in layer.attrs or not _is_default(layer, key, value):
+                if key not in layer.attrs and _is_default(layer, key, value):
+                    continue
+                keys.append((key, value))
+        if layer.op == "custom":
+            keys.append(("shape", _Raw(self._shape(list(layer.shape), True))))
+            if layer.params:
+                keys.append(("params", layer.params))
+            keys.append(("kind", layer.origin))
+        if layer.tied is not None:
+            keys.append(("tied", _Raw(self._ref(layer.tied, _Context(())))))
+        if id(t) in block.flags:
+            keys.append(("when", _Raw(block.flags[id(t)])))
+        rel = ".".join(prefix + (t.name,))
+        if rel != t.ident:
+            keys.append(("label", rel))
+        return keys
+
+    def _is_scope_result(self, t: _TItem, c: _TItem) -> bool:
+        return False
+
+    def _elem(self, key: str, layer: Layer, j: int, v: object) -> str:
+        if key == "shape" and isinstance(v, int):
+            return self._shape([v] if j else [v], j == 0).strip("[]")
+        return _fmt(v)
+
+    def _template_ref(self, block: _Block, ref: Ref, prefix: tuple[str, ...]) -> str:
+        if ref[0] == "X":
+            k = ref[1]
+            assert isinstance(k, int)
+            return _input_name(k)
+        path = ref[1]
+        assert isinstance(path, tuple)
+        idents = self._template_ident(block.items, path)
+        # inside a nested group the outer names are visible: drop what the groups share
+        shared = 0
+        while shared < min(len(path) - 1, len(prefix)) and path[shared] == prefix[shared]:
+            shared += 1
+        end = len(path)
+        while end - shared >= 2:
+            group = _find(block.items, path[: end - 1])
+            if group is None or not group.children or group.children[-1].name != path[end - 1]:
+                break
+            end -= 1
+        return ".".join(idents[shared:end])
+
+
+def _filled(values: list[object]) -> list[object] | None:
+    """Values where an absent layer's ``None`` takes its neighbour's value: it is never read."""
+    if all(v is None for v in values):
+        return None
+    out = list(values)
+    for k, v in enumerate(out):
+        if v is None:
+            before = [x for x in out[:k] if x is not None]
+            after = [x for x in values[k + 1 :] if x is not None]
+            out[k] = before[-1] if before else after[0]
+    return out
+
+
+def _first_value(values: list[object]) -> object:
+    for v in values:
+        if v is not None:
+            return v
+    return 0
+
+
+def _input_name(k: int) -> str:
+    return "x" if k == 0 else f"x{k + 1}"
+
+
+def _common(paths: Iterator[str]) -> str:
+    items = [p.split(".") for p in paths]
+    if not items:
+        return ""
+    common: list[str] = []
+    for parts in zip(*items):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return ".".join(common)
+
+
+def write_spec(trace: Trace) -> str:
+    """The spec text for a trace: blocks for scopes of one kind, ``repeat:`` for their runs."""
+    writer = _Writer(trace)
+    writer.inner_ids = {}
+    writer.run_cache = {}
+    writer.group_result = {}
+    return writer.write()
