@@ -27,7 +27,7 @@ $(VENV)/.demo: $(VENV)/.created setup.cfg pyproject.toml
 	touch $@
 
 $(VENV)/.test: $(VENV)/.created setup.cfg pyproject.toml $(TOOLS)
-	$(BIN)/python -m pip install --quiet -c $(TOOLS) -e '.[bundled,test,dev]'
+	$(BIN)/python -m pip install --quiet -c $(TOOLS) -e '.[bundled,test,dev,torch,onnx,zoo]'
 	touch $@
 
 demo: $(VENV)/.demo
@@ -58,7 +58,7 @@ test-min: $(MIN_VENV)/.test
 lock:
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
 	build/lock/bin/python -m pip install --quiet --upgrade pip
-	build/lock/bin/python -m pip install --quiet -e '.[bundled,test,dev]'
+	build/lock/bin/python -m pip install --quiet -e '.[bundled,test,dev,torch,onnx,zoo]'
 	{ grep '^#' $(TOOLS); \
 	  build/lock/bin/python -m pip freeze --exclude-editable | grep -viE '^($(RUNTIME))=='; \
 	  build/lock/bin/python -m pip freeze --all | grep '^pip=='; } > $(TOOLS).new

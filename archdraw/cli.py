@@ -28,7 +28,7 @@ from .engine import ENGINES, find_engine, run_engine
 from .errors import ArchdrawError, SpecError, format_diagnostic
 from .info import to_info, to_text
 from .ir import Diagnostic, Graph, printable
-from .loader import MAX_STEPS, RANKDIRS, read, spec_bytes
+from .loader import MAX_STEPS, RANKDIRS, loads, read, spec_bytes
 from .output import OutputError, check_not_input, write_atomic
 from .passes import analyze
 from .report import FORMATS as REPORT_FORMATS
@@ -394,6 +394,116 @@ def schema() -> None:
     from .schema import schema as spec_schema
 
     click.echo(json.dumps(spec_schema(), indent=2, ensure_ascii=False))
+
+
+_DTYPES = ("float32", "float64", "int64", "int32")
+
+
+@cli.command("import")
+@click.argument("source")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The spec to write. [default: standard output]",
+)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="[NAME=]SHAPE",
+    help="A PyTorch model's example input, such as 1x3x224x224 or tokens=1x128; once per input.",
+)
+@click.option(
+    "--input-dtype",
+    "dtypes",
+    multiple=True,
+    type=click.Choice(_DTYPES),
+    help="The element type of each --input, in order (int64 for token ids); one applies to all. [default: float32]",
+)
+@click.option(
+    "--dim",
+    "dims",
+    multiple=True,
+    metavar="NAME=SIZE",
+    help="Name a size: input axes of that size are written with the name (--dim N=1 --dim T=128).",
+)
+@click.option("--name", help="The model's name in the spec. [default: the model's class or file name]")
+def import_(
+    source: str,
+    output: Path | None,
+    inputs: tuple[str, ...],
+    dtypes: tuple[str, ...],
+    dims: tuple[str, ...],
+    name: str | None,
+) -> None:
+    """Write a spec for a model from another framework.
+
+    SOURCE is an ONNX file (model.onnx), or a PyTorch model as MODULE:CALLABLE, a Python import
+    path to a callable that returns an nn.Module (torchvision.models:resnet50), run once on
+    zeros of each --input shape. The spec has a block for the modules of one class and
+    'repeat:' for their runs; its parameter count is checked against the framework's.
+    """
+    from .frontends import ImportFailed, load_callable, parse_input, trace_onnx, trace_torch
+    from .frontends.spec import write_spec
+
+    named: dict[str, int] = {}
+    for item in dims:
+        key, _, value = item.partition("=")
+        if not key.isidentifier() or not value.isdigit() or int(value) < 1:
+            _fail(f"--dim {item!r}: write NAME=SIZE, such as N=1", EXIT_USAGE)
+        named[key] = int(value)
+    if output is not None:
+        check_not_input(output, [Path(source)] if Path(source).exists() else [])
+    try:
+        if source.lower().endswith(".onnx"):
+            if not Path(source).is_file():
+                _fail(f"{source}: no such ONNX file", EXIT_USAGE)
+            if inputs or dtypes:
+                _fail("--input and --input-dtype are for PyTorch models: an ONNX file gives its own shapes", EXIT_USAGE)
+            trace = trace_onnx(source, name=name or Path(source).stem)
+        else:
+            if not inputs:
+                _fail(f"{source}: give the model's example input shapes with --input (such as --input 1x3x224x224)", EXIT_USAGE)
+            if dtypes and len(dtypes) not in (1, len(inputs)):
+                _fail(f"{len(dtypes)} --input-dtype values for {len(inputs)} inputs: give one, or one per input", EXIT_USAGE)
+            shapes = [parse_input(text) for text in inputs]
+            model = load_callable(source)
+            import torch
+
+            tensors = []
+            for k, (_, shape) in enumerate(shapes):
+                dtype = dtypes[0] if len(dtypes) == 1 else (dtypes[k] if dtypes else "float32")
+                tensors.append(torch.zeros(shape, dtype=getattr(torch, dtype)))
+            names = [n or ("x" if len(shapes) == 1 else f"x{k + 1}") for k, (n, _) in enumerate(shapes)]
+            trace = trace_torch(model, tuple(tensors), name=name, input_names=names)
+    except ImportFailed as exc:
+        _fail(str(exc), EXIT_USAGE)
+    trace.dims = named
+    text = write_spec(trace)
+    label = output.as_posix() if output is not None else "<import>"
+    try:
+        graph = analyze(loads(text, label))
+    except SpecError as exc:
+        _report(exc.diagnostics, {label: text})
+        _fail(f"the spec written for {source} does not validate; it was not written (please report this)", EXIT_INTERNAL)
+    counted = graph.totals.params if graph.totals is not None else 0
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text.encode())
+    custom = trace.custom()
+    if custom:
+        listed = ", ".join(f"{k} ({v})" for k, v in custom.items())
+        click.echo(f"archdraw: warning: {sum(custom.values())} ops archdraw does not know are custom boxes: {listed}", err=True)
+    for note in trace.notes:
+        click.echo(f"archdraw: note: {note}", err=True)
+    agree = "equal to" if counted == trace.params else "but"
+    where = f"wrote {output.as_posix()}" if output is not None else "spec"
+    click.echo(
+        f"archdraw: {where}: {counted:,} parameters, {agree} {trace.source}'s {trace.params:,}",
+        err=True,
+    )
 
 
 @cli.command()

@@ -260,6 +260,13 @@ class _Recorder:
         kind = type(module).__name__
         data = self.inputs_of(args, kwargs)
         main = outs[0]
+        given = [t for t in _tensors([args, kwargs]) if id(t) not in self.params]
+        if not data and given:
+            # it reads a value made from constants only (GPT-2's positions, torch.arange): drawn
+            # as a box of that shape, so the layer reads something
+            const = Layer(self.unique(f"{name}_input"), "custom", {}, [], tuple(int(s) for s in given[0].shape), 0, "", "constant")
+            self.add(const)
+            data = [const]
         if kind == "Identity" or (kind in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d") and False):
             if data:
                 self.bind(main, data[0])
@@ -329,6 +336,9 @@ class _Recorder:
         if name in ("expand", "expand_as") and id(first) in self.params:
             self.bind(main, known[0][1])
             return
+        if name in ("split", "chunk", "tensor_split", "split_with_sizes", "unbind") and len(known) == 1:
+            self.pieces(name, args, kwargs, first, known[0][1], outs)
+            return
         op_attrs = _map_function(name, args, kwargs, [t for t, _ in known], main)
         if op_attrs == "pass":
             self.bind(main, known[0][1])
@@ -381,12 +391,12 @@ class _Recorder:
             op, attrs = op_attrs
             layer = Layer(self.unique(op), op, attrs, data, shape, 0, "", name.strip("_"))
         if _absorbed(name):
-            layer.params = self.claim(learned, layer)
             for t in learned:
                 base = self.values.get(id(t))
-                if base is not None and base.op in ("parameter", "custom") and not base.inputs and base is not layer:
+                if isinstance(base, Layer) and base.op in ("parameter", "custom") and not base.inputs:
                     self.drop(base, t)
-                    layer.params = self.claim([t], layer)
+            layer.inputs = [v for v in layer.inputs if not (isinstance(v, Layer) and v.origin == "Parameter" and v not in self._all())]
+            layer.params = self.claim(learned, layer)
         self.add(layer)
         self.bind(main, layer)
         for index, extra in enumerate(outs[1:], start=2):
@@ -399,6 +409,26 @@ class _Recorder:
             self.add(part)
             self.bind(extra, part)
 
+    def pieces(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], x: Any, source: Input | Layer, outs: list[Any]) -> None:
+        """``x.split(...)``, ``x.chunk(...)``: one slice per piece, each reading ``x``."""
+        rank = x.dim()
+        dim = kwargs.get("dim", args[2] if len(args) > 2 else (0 if name == "unbind" and len(args) < 2 else None))
+        if name == "unbind":
+            dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+        dim = _axis(dim if dim is not None else 0, rank)
+        start = 0
+        for piece in outs:
+            shape = tuple(int(v) for v in piece.shape)
+            width = 1 if name == "unbind" else shape[dim]
+            cut = list(int(v) for v in x.shape)
+            cut[dim] = width
+            part = Layer(self.unique("slice"), "slice", {"axis": dim, "start": start, "stop": start + width}, [source], tuple(cut), 0, "", name)
+            self.add(part)
+            if name == "unbind":
+                part = self.add(Layer(self.unique("reshape"), "reshape", {"shape": list(shape)}, [part], shape, 0, "", name))
+            self.bind(piece, part)
+            start += width
+
     def param_name(self, tensor: Any) -> str:
         return str(self.params[id(tensor)][1]).rsplit(".", 1)[-1]
 
@@ -410,6 +440,9 @@ class _Recorder:
         if self.owner.get(id(tensor)) is layer:
             del self.owner[id(tensor)]
         self.values.pop(id(tensor), None)
+
+    def _all(self) -> list[Layer]:
+        return [i for s in self._scopes() for i in s.items if isinstance(i, Layer)]
 
     def _scopes(self) -> Iterator[Scope]:
         stack = [self.root]

@@ -268,6 +268,8 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
     else:
         last = [layer for layer in _walk(instances[0])][-1]
         output = tree.path_in(last, instances[0])
+    if len(output) > 1 and output != _default_path(items):
+        raise _Mismatch("a result inside a group that is not the block's last")
     block = _Block(name, kind, instances, items, [], max(len(e) for e in exts), output)
     params: list[_Param] = []
 
@@ -599,7 +601,12 @@ class _Writer:
         return {i.name for i in self.trace.inputs}
 
     def _addresses(
-        self, scope: Scope, prefix: tuple[str, ...], ids: dict[int, str], collapsed: str | None = None
+        self,
+        scope: Scope,
+        prefix: tuple[str, ...],
+        ids: dict[int, str],
+        collapsed: str | None = None,
+        taken: frozenset[str] = frozenset(),
     ) -> None:
         """Where each layer is reached from the top: ``layer1.2.conv1``, ``features.conv2d_0``."""
         runs = self._runs(scope)
@@ -613,7 +620,7 @@ class _Writer:
                 run = runs.get(id(item))
                 if run is not None:
                     head, count, position, _ = run
-                    run_id = ids[id(head)] if collapsed is None else collapsed
+                    run_id = self.run_ident(scope, head, ids) if collapsed is None else collapsed
                     base = (prefix[:-1] if collapsed is not None else prefix) + (run_id, str(position))
                     last = position == count
                 else:
@@ -624,12 +631,42 @@ class _Writer:
                 if result is not None:
                     self.address[id(result)] = base[:-1] if (run is not None and last) else base
                 continue
-            inner = self._assign(item, tuple(ids.values()) + prefix)
+            visible = taken | set(ids.values())
+            inner = self._assign(item, tuple(visible))
             self.inner_ids[id(item)] = inner
-            self._addresses(item, prefix + (ident,), inner, ident if self._collapsed(item) else None)
+            self._addresses(item, prefix + (ident,), inner, ident if self._collapsed(item) else None, visible)
             result = _result(item, self.tree)
-            if result is not None and not self._collapsed(item):
+            if result is not None and not self._collapsed(item) and self._group_output(item)[0]:
                 self.group_result[prefix + (ident,)] = id(result)
+
+    def run_ident(self, scope: Scope, head: Scope, ids: dict[int, str]) -> str:
+        """A run's id: the list that holds it (``layers`` for ``layers.0`` … ``layers.11``)."""
+        if head.name.isdigit() and "." in head.path:
+            holder = head.path.rsplit(".", 1)[0]
+            if holder != scope.path:
+                name = _ident(holder.rsplit(".", 1)[-1], "blocks")
+                if name not in ids.values() or ids.get(id(head)) == name:
+                    return name
+        return ids[id(head)]
+
+    def _default_result(self, item: Item) -> Layer | None:
+        """What a group gives without ``output:``: its last item's result."""
+        if isinstance(item, Layer):
+            return item
+        if id(item) in self.block_of:
+            return _result(item, self.tree)
+        return self._default_result(item.items[-1]) if item.items else None
+
+    def _group_output(self, scope: Scope) -> tuple[bool, Layer | None]:
+        """Whether a group's result can be its result, and the inner layer ``output:`` names."""
+        result = _result(scope, self.tree)
+        if result is None or not scope.items or self._collapsed(scope):
+            return False, None
+        if self._default_result(scope.items[-1]) is result:
+            return True, None
+        if result in scope.items:
+            return True, result
+        return False, None
 
     def _collapsed(self, scope: Scope) -> bool:
         """Whether a scope holds nothing but one run of calls, and so is written as that call."""
@@ -741,7 +778,7 @@ class _Writer:
             if run is not None:
                 head, count, _, _ = run
                 members = items[i : i + count]
-                entries.append(self._call_entry(ident, members, ctx))
+                entries.append(self._call_entry(self.run_ident(scope, head, ids), members, ctx))
                 i += count
                 continue
             if isinstance(item, Layer):
@@ -833,9 +870,9 @@ class _Writer:
             return ident, keys, None, []
         sub.append("layers:")
         self._emit_scope(scope, inner_ctx, sub, 1, ids)
-        result = _result(scope, self.tree)
-        if result is not None and result is not [x for x in _walk(scope)][-1]:
-            sub.append(f"output: {self._ref(result, inner_ctx)}")
+        _, named = self._group_output(scope)
+        if named is not None:
+            sub.append(f"output: {ids[id(named)]}")
         if scope.path and scope.path != ident:
             sub.append(f"label: {_fmt(scope.path)}")
         return ident, [], sub, [scope]
@@ -864,10 +901,8 @@ class _Writer:
             lines.append("    inputs: [" + ", ".join(_input_name(k) for k in range(block.inputs)) + "]")
         lines.append("    layers:")
         self._emit_template(block, block.items, (), lines, 3)
-        out = ".".join(self._template_ident(block.items, block.output))
-        last = self._last_ident(block.items)
-        if out and out != last:
-            lines.append(f"    output: {out}")
+        if block.output != _default_path(block.items):
+            lines.append(f"    output: {self._template_ident(block.items, block.output)[0]}")
         if block.kind:
             lines.append(f"    label: {_fmt(block.kind)}")
         return lines
@@ -954,7 +989,7 @@ class _Writer:
         if id(t) in block.flags:
             keys.append(("when", _Raw(block.flags[id(t)])))
         rel = ".".join(prefix + (t.name,))
-        if rel != t.ident:
+        if rel != t.ident and layer.path:
             keys.append(("label", rel))
         return keys
 
@@ -998,6 +1033,16 @@ def _filled(values: list[object]) -> list[object] | None:
             after = [x for x in values[k + 1 :] if x is not None]
             out[k] = before[-1] if before else after[0]
     return out
+
+
+def _default_path(items: list[_TItem]) -> tuple[str, ...]:
+    """What a block or group gives without ``output:``: its last item, followed down."""
+    path: list[str] = []
+    level = items
+    while level:
+        path.append(level[-1].name)
+        level = level[-1].children
+    return tuple(path)
 
 
 def _first_value(values: list[object]) -> object:
