@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from .dot import to_dot
 from .errors import ArchdrawError, EngineNotFoundError, RenderError, SpecError
+from .frontends import from_onnx, from_torch
 from .info import to_info
 from .ir import Diagnostic, EdgeKind, Graph, OpFamily, Role, Severity, Span
 from .loader import loads, read
@@ -61,6 +62,8 @@ __all__ = [
     "__version__",
     "analyze",
     "apply_view",
+    "from_onnx",
+    "from_torch",
     "load",
     "loads",
     "read",

@@ -419,7 +419,8 @@ _DTYPES = ("float32", "float64", "int64", "int32")
     "dtypes",
     multiple=True,
     type=click.Choice(_DTYPES),
-    help="The element type of each --input, in order (int64 for token ids); one applies to all. [default: float32]",
+    help="The element type of each --input, in order (int64 for token ids); one applies to all."
+    " [default: float32]",
 )
 @click.option(
     "--dim",
@@ -460,13 +461,24 @@ def import_(
             if not Path(source).is_file():
                 _fail(f"{source}: no such ONNX file", EXIT_USAGE)
             if inputs or dtypes:
-                _fail("--input and --input-dtype are for PyTorch models: an ONNX file gives its own shapes", EXIT_USAGE)
+                _fail(
+                    "--input and --input-dtype are for PyTorch models: an ONNX file gives its own shapes",
+                    EXIT_USAGE,
+                )
             trace = trace_onnx(source, name=name or Path(source).stem)
         else:
             if not inputs:
-                _fail(f"{source}: give the model's example input shapes with --input (such as --input 1x3x224x224)", EXIT_USAGE)
+                _fail(
+                    f"{source}: give the model's example input shapes with --input"
+                    " (such as --input 1x3x224x224)",
+                    EXIT_USAGE,
+                )
             if dtypes and len(dtypes) not in (1, len(inputs)):
-                _fail(f"{len(dtypes)} --input-dtype values for {len(inputs)} inputs: give one, or one per input", EXIT_USAGE)
+                _fail(
+                    f"{len(dtypes)} --input-dtype values for {len(inputs)} inputs:"
+                    " give one, or one per input",
+                    EXIT_USAGE,
+                )
             shapes = [parse_input(text) for text in inputs]
             model = load_callable(source)
             import torch
@@ -486,7 +498,10 @@ def import_(
         graph = analyze(loads(text, label))
     except SpecError as exc:
         _report(exc.diagnostics, {label: text})
-        _fail(f"the spec written for {source} does not validate; it was not written (please report this)", EXIT_INTERNAL)
+        _fail(
+            f"the spec written for {source} does not validate; it was not written (please report this)",
+            EXIT_INTERNAL,
+        )
     counted = graph.totals.params if graph.totals is not None else 0
     if output is None:
         click.echo(text, nl=False)
@@ -495,7 +510,11 @@ def import_(
     custom = trace.custom()
     if custom:
         listed = ", ".join(f"{k} ({v})" for k, v in custom.items())
-        click.echo(f"archdraw: warning: {sum(custom.values())} ops archdraw does not know are custom boxes: {listed}", err=True)
+        click.echo(
+            f"archdraw: warning: {sum(custom.values())} ops archdraw does not know"
+            f" are custom boxes: {listed}",
+            err=True,
+        )
     for note in trace.notes:
         click.echo(f"archdraw: note: {note}", err=True)
     agree = "equal to" if counted == trace.params else "but"

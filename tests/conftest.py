@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -122,3 +123,19 @@ def require_browser() -> str:
             pytest.fail(f"a browser is required here: {missing}")
         pytest.skip(missing)
     return chromium
+
+
+def require_module(name: str, framework: str) -> Any:
+    """Import ``name`` or skip the test; ARCHDRAW_REQUIRE_FRAMEWORKS=torch,onnx fails instead.
+
+    ``framework`` is the extra the module comes with (``torch`` for torch, torchvision and
+    transformers; ``onnx`` for onnx and onnxscript), as .ci/run requires them for ``make test``.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if framework in os.environ.get("ARCHDRAW_REQUIRE_FRAMEWORKS", "").split(","):
+            pytest.fail(f"{name} is required here but does not import: {exc}")
+        pytest.skip(f"{name} is not installed")

@@ -16,11 +16,20 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .pytorch import ImportFailed, trace_torch
+from .pytorch import ImportFailed, require_torch, trace_torch
 from .spec import write_spec
 from .trace import Trace
 
-__all__ = ["ImportFailed", "from_onnx", "from_torch", "load_callable", "parse_input", "trace_onnx"]
+__all__ = [
+    "ImportFailed",
+    "from_onnx",
+    "from_torch",
+    "load_callable",
+    "parse_input",
+    "require_torch",
+    "trace_onnx",
+    "trace_torch",
+]
 
 
 def from_torch(
@@ -48,7 +57,9 @@ def trace_onnx(model: Any, *, name: str | None = None) -> Trace:
     return read(model, name=name)
 
 
-def from_onnx(path: str | os.PathLike[str], *, name: str | None = None, dims: Mapping[str, int] | None = None) -> str:
+def from_onnx(
+    path: str | os.PathLike[str], *, name: str | None = None, dims: Mapping[str, int] | None = None
+) -> str:
     """The spec text of an ONNX model file."""
     trace = trace_onnx(path, name=name)
     trace.dims = dict(dims or {})
@@ -62,7 +73,10 @@ def parse_input(text: str) -> tuple[str | None, tuple[int, ...]]:
     """``1x3x224x224`` or ``tokens=1x128``: an input's optional name and its shape."""
     match = _SHAPE.match(text.strip())
     if match is None:
-        raise ImportFailed(f"--input {text!r}: write a shape as sizes joined by 'x' (1x3x224x224), optionally after a name (tokens=1x128)")
+        raise ImportFailed(
+            f"--input {text!r}: write a shape as sizes joined by 'x' (1x3x224x224),"
+            " optionally after a name (tokens=1x128)"
+        )
     sizes = tuple(int(s) for s in match.group(2).split("x"))
     if len(sizes) > 8 or any(s > 1_000_000 for s in sizes):
         raise ImportFailed(f"--input {text!r}: at most 8 axes of at most 1,000,000 each")
@@ -76,7 +90,10 @@ def load_callable(source: str) -> Any:
     """
     module_name, _, attr = source.partition(":")
     if not module_name or not attr or not all(p.isidentifier() for p in module_name.split(".")):
-        raise ImportFailed(f"{source!r} is neither an ONNX file nor MODULE:CALLABLE (such as torchvision.models:resnet50)")
+        raise ImportFailed(
+            f"{source!r} is neither an ONNX file nor MODULE:CALLABLE (such as torchvision.models:resnet50)"
+        )
+    require_torch()
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:

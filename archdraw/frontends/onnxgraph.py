@@ -325,7 +325,6 @@ def trace_onnx(
     if hierarchy is not None:
         root_kind = hierarchy or "Model"
     trace = _build(r, inputs, label if name is None else name, root_kind, notes)
-    trace.dims = dict(resolved)
     for param, size in resolved.items():
         if dims is None or param not in dims:
             notes.append(f"the dynamic axis '{param}' is taken as {size}")
@@ -1128,6 +1127,12 @@ def _build(r: _Reader, inputs: dict[str, Input], name: str, root_kind: str, note
         base = local if local is not None else (op if op != "custom" else origin.lower())
         label = _unique(names, scope, base)
         sources = [o for o in (obj(i) for i in ins) if o is not None]
+        # the label is the module path where the export kept one; a node of no module (an Add
+        # between two) has none; a file with no hierarchy keeps its node names
+        if local is not None:
+            path = f"{scope.path}.{local}" if scope.path else local
+        elif scope.path or r.modules:
+            path = ""
         lay = Layer(label, op, attrs, sources, dims, 0, path, origin)
         for p in pieces:
             for init in dict.fromkeys(p.used):

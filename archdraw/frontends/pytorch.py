@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..errors import ArchdrawError
+from ..ops import OPS
 from .trace import Input, Layer, Scope, Trace, Value
 
-__all__ = ["ImportFailed", "trace_torch"]
+__all__ = ["ImportFailed", "require_torch", "trace_torch"]
 
 
 class ImportFailed(ArchdrawError):
@@ -21,7 +22,7 @@ class ImportFailed(ArchdrawError):
 _GENERIC = {"Sequential", "ModuleList", "ModuleDict"}
 
 
-def _require_torch() -> Any:
+def require_torch() -> Any:
     try:
         import torch
     except ImportError:
@@ -160,7 +161,16 @@ class _Recorder:
         if id(tensor) in self.buffers:
             name = self.buffers[id(tensor)]
             layer = self.add(
-                Layer(self.unique(name.rsplit(".", 1)[-1]), "custom", {}, [], tuple(tensor.shape), 0, name, "buffer")
+                Layer(
+                    self.unique(name.rsplit(".", 1)[-1]),
+                    "custom",
+                    {},
+                    [],
+                    tuple(tensor.shape),
+                    0,
+                    name,
+                    "buffer",
+                )
             )
             self.bind(tensor, layer)
             return layer
@@ -171,7 +181,16 @@ class _Recorder:
         _, path = self.params[id(tensor)]
         shape = tuple(int(s) for s in tensor.shape)
         if len(shape) >= 2 and shape[0] == 1:
-            layer = Layer(self.unique(path.rsplit(".", 1)[-1]), "parameter", {"shape": list(shape)}, [], shape, 0, path, "Parameter")
+            layer = Layer(
+                self.unique(path.rsplit(".", 1)[-1]),
+                "parameter",
+                {"shape": list(shape)},
+                [],
+                shape,
+                0,
+                path,
+                "Parameter",
+            )
         else:
             layer = Layer(self.unique(path.rsplit(".", 1)[-1]), "custom", {}, [], shape, 0, path, "Parameter")
         layer.params = self.claim([tensor], layer)
@@ -264,7 +283,16 @@ class _Recorder:
         if not data and given:
             # it reads a value made from constants only (GPT-2's positions, torch.arange): drawn
             # as a box of that shape, so the layer reads something
-            const = Layer(self.unique(f"{name}_input"), "custom", {}, [], tuple(int(s) for s in given[0].shape), 0, "", "constant")
+            const = Layer(
+                self.unique(f"{name}_input"),
+                "custom",
+                {},
+                [],
+                tuple(int(s) for s in given[0].shape),
+                0,
+                "",
+                "constant",
+            )
             self.add(const)
             data = [const]
         if kind == "Identity" or (kind in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d") and False):
@@ -321,7 +349,7 @@ class _Recorder:
             return
         tensors = list(_tensors([args, kwargs]))
         values = [self.resolve(t) for t in tensors]
-        known = [(t, v) for t, v in zip(tensors, values) if v is not None]
+        known = [(t, v) for t, v in zip(tensors, values, strict=False) if v is not None]
         if not known:
             return  # computed from constants only: a constant itself
         learned = [t for t, v in known if id(t) in self.params]
@@ -352,11 +380,11 @@ class _Recorder:
             if not merge:
                 op_attrs = None
             elif merge == "mul" and len(known) == 2 and any(id(t) in self.params for t, _ in known):
-                other = [t for t, _ in known if id(t) in self.params][0]
-                scale = _layer_scale(other, [t for t, _ in known if id(t) not in self.params][0])
+                other = next(t for t, _ in known if id(t) in self.params)
+                scale = _layer_scale(other, next(t for t, _ in known if id(t) not in self.params))
                 if scale is not None:
                     base = self.values.get(id(other))
-                    if base is not None and base.op in ("parameter", "custom") and not base.inputs:
+                    if isinstance(base, Layer) and base.op in ("parameter", "custom") and not base.inputs:
                         self.drop(base, other)
                     layer = Layer(
                         self.unique(self.param_name(other)),
@@ -375,8 +403,23 @@ class _Recorder:
                 op_attrs = (merge, {})
             else:
                 op_attrs = (merge, {})
+        if isinstance(op_attrs, tuple) and op_attrs[0] in OPS:
+            limit = OPS[op_attrs[0]].max_inputs
+            if limit is not None and len(data) > limit:
+                op_attrs = None  # it reads more values than the op takes (a weight made on the fly)
         if op_attrs is None:
-            layer = Layer(self.unique(_snake(name.strip("_")) or "op"), "custom", {}, data, shape, 0, "", name.strip("_"))
+            layer = Layer(
+                self.unique(_snake(name.strip("_")) or "op"),
+                "custom",
+                {},
+                data,
+                shape,
+                0,
+                "",
+                name.strip("_"),
+            )
+        elif isinstance(op_attrs, str):
+            raise AssertionError(op_attrs)
         elif op_attrs[0] == "select":
             # x[:, 0]: a slice of one along the axis, then a reshape without it
             attrs = dict(op_attrs[1])
@@ -384,9 +427,20 @@ class _Recorder:
             index = index + first_shape[axis] if index < 0 else index
             cut = list(first_shape)
             cut[axis] = 1
-            part = Layer(self.unique("slice"), "slice", {"axis": axis, "start": index, "stop": index + 1}, data, tuple(cut), 0, "", "getitem")
+            part = Layer(
+                self.unique("slice"),
+                "slice",
+                {"axis": axis, "start": index, "stop": index + 1},
+                data,
+                tuple(cut),
+                0,
+                "",
+                "getitem",
+            )
             self.add(part)
-            layer = Layer(self.unique("reshape"), "reshape", {"shape": list(shape)}, [part], shape, 0, "", "getitem")
+            layer = Layer(
+                self.unique("reshape"), "reshape", {"shape": list(shape)}, [part], shape, 0, "", "getitem"
+            )
         else:
             op, attrs = op_attrs
             layer = Layer(self.unique(op), op, attrs, data, shape, 0, "", name.strip("_"))
@@ -395,7 +449,11 @@ class _Recorder:
                 base = self.values.get(id(t))
                 if isinstance(base, Layer) and base.op in ("parameter", "custom") and not base.inputs:
                     self.drop(base, t)
-            layer.inputs = [v for v in layer.inputs if not (isinstance(v, Layer) and v.origin == "Parameter" and v not in self._all())]
+            layer.inputs = [
+                v
+                for v in layer.inputs
+                if not (isinstance(v, Layer) and v.origin == "Parameter" and v not in self._all())
+            ]
             layer.params = self.claim(learned, layer)
         self.add(layer)
         self.bind(main, layer)
@@ -405,14 +463,33 @@ class _Recorder:
                 self.bind(extra, layer)
                 continue
             op, attrs = piece
-            part = Layer(self.unique(op), op, attrs, list(layer.inputs[:1]), tuple(int(s) for s in extra.shape), 0, "", name)
+            part = Layer(
+                self.unique(op),
+                op,
+                attrs,
+                list(layer.inputs[:1]),
+                tuple(int(s) for s in extra.shape),
+                0,
+                "",
+                name,
+            )
             self.add(part)
             self.bind(extra, part)
 
-    def pieces(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], x: Any, source: Input | Layer, outs: list[Any]) -> None:
+    def pieces(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        x: Any,
+        source: Input | Layer,
+        outs: list[Any],
+    ) -> None:
         """``x.split(...)``, ``x.chunk(...)``: one slice per piece, each reading ``x``."""
         rank = x.dim()
-        dim = kwargs.get("dim", args[2] if len(args) > 2 else (0 if name == "unbind" and len(args) < 2 else None))
+        dim = kwargs.get(
+            "dim", args[2] if len(args) > 2 else (0 if name == "unbind" and len(args) < 2 else None)
+        )
         if name == "unbind":
             dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
         dim = _axis(dim if dim is not None else 0, rank)
@@ -422,10 +499,23 @@ class _Recorder:
             width = 1 if name == "unbind" else shape[dim]
             cut = list(int(v) for v in x.shape)
             cut[dim] = width
-            part = Layer(self.unique("slice"), "slice", {"axis": dim, "start": start, "stop": start + width}, [source], tuple(cut), 0, "", name)
+            part = Layer(
+                self.unique("slice"),
+                "slice",
+                {"axis": dim, "start": start, "stop": start + width},
+                [source],
+                tuple(cut),
+                0,
+                "",
+                name,
+            )
             self.add(part)
             if name == "unbind":
-                part = self.add(Layer(self.unique("reshape"), "reshape", {"shape": list(shape)}, [part], shape, 0, "", name))
+                part = self.add(
+                    Layer(
+                        self.unique("reshape"), "reshape", {"shape": list(shape)}, [part], shape, 0, "", name
+                    )
+                )
             self.bind(piece, part)
             start += width
 
@@ -514,7 +604,9 @@ def _layer_scale(param: Any, x: Any) -> dict[str, Value] | None:
     return None
 
 
-def _piece(name: str, args: Any, kwargs: Any, tensor: Any, part: Any, index: int) -> tuple[str, dict[str, Value]] | None:
+def _piece(
+    name: str, args: Any, kwargs: Any, tensor: Any, part: Any, index: int
+) -> tuple[str, dict[str, Value]] | None:
     return None
 
 
@@ -543,7 +635,11 @@ def _map_function(
         return name, {"axis": int(arg(1, "dim", -1))}
     if name == "leaky_relu":
         return "leaky_relu", {"slope": float(arg(1, "negative_slope", 0.01))}
-    if name in ("hardtanh", "hardtanh_") and float(arg(1, "min_val", -1.0)) == 0.0 and float(arg(2, "max_val", 1.0)) == 6.0:
+    if (
+        name in ("hardtanh", "hardtanh_")
+        and float(arg(1, "min_val", -1.0)) == 0.0
+        and float(arg(2, "max_val", 1.0)) == 6.0
+    ):
         return "relu6", {}
     if name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"):
         return "dropout", {"rate": float(arg(1, "p", 0.5))}
@@ -564,7 +660,7 @@ def _map_function(
         if dims is None or isinstance(dims, int):
             dims = args[1:]
         axes = [_axis(d, rank) for d in dims]
-        return ("pass" if axes == sorted(axes) else ("permute", {"axes": axes}))
+        return "pass" if axes == sorted(axes) else ("permute", {"axes": axes})
     if name in ("transpose", "swapaxes", "t"):
         if name == "t":
             a, b = 0, rank - 1
@@ -572,14 +668,16 @@ def _map_function(
             a, b = _axis(arg(1, "dim0", 0), rank), _axis(arg(2, "dim1", 1), rank)
         axes = list(range(rank))
         axes[a], axes[b] = axes[b], axes[a]
-        return ("pass" if a == b else ("permute", {"axes": axes}))
+        return "pass" if a == b else ("permute", {"axes": axes})
     if name in ("matmul", "__matmul__", "bmm"):
         return "matmul", {}
     if name == "__getitem__":
         return _getitem(args[1] if len(args) > 1 else None, in_shape, shape)
     if name in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
         size = _ints(shape[2:])
-        return ("adaptive_avgpool2d" if "avg" in name else "adaptive_maxpool2d"), {"size": size if isinstance(size, list) else [size, size]}
+        return ("adaptive_avgpool2d" if "avg" in name else "adaptive_maxpool2d"), {
+            "size": size if isinstance(size, list) else [size, size]
+        }
     if name in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
         kernel = arg(1, "kernel_size")
         stride = arg(2, "stride", None) or kernel
@@ -591,7 +689,9 @@ def _map_function(
         return op, attrs
     if name == "mean" and rank == 4:
         dims = arg(1, "dim", None)
-        if dims is not None and sorted(_axis(d, rank) for d in (dims if isinstance(dims, (list, tuple)) else [dims])) == [2, 3]:
+        if dims is not None and sorted(
+            _axis(d, rank) for d in (dims if isinstance(dims, (list, tuple)) else [dims])
+        ) == [2, 3]:
             if len(shape) == 2:
                 return "global_avgpool", {}
             return "adaptive_avgpool2d", {"size": [1, 1]}
@@ -600,10 +700,12 @@ def _map_function(
         factor = arg(2, "scale_factor", None)
         mode = arg(3, "mode", "nearest")
         if factor is not None and mode in ("nearest", "bilinear") and float(factor) == int(factor):
-            return "upsample", {"scale": int(factor), "mode": str(mode)} if mode != "nearest" else {"scale": int(factor)}
+            return "upsample", {"scale": int(factor), "mode": str(mode)} if mode != "nearest" else {
+                "scale": int(factor)
+            }
         return None
     if name == "linear":
-        weight = args[1] if len(args) > 1 else kwargs.get("weight")
+        weight: Any = args[1] if len(args) > 1 else kwargs.get("weight")
         bias = args[2] if len(args) > 2 else kwargs.get("bias")
         attrs = {"units": int(weight.shape[0])}
         if bias is None:
@@ -631,7 +733,9 @@ def _pair(value: Any) -> list[int]:
     return [int(v) for v in value]
 
 
-def _getitem(index: Any, in_shape: list[int], out_shape: list[int]) -> tuple[str, dict[str, Value]] | str | None:
+def _getitem(
+    index: Any, in_shape: list[int], out_shape: list[int]
+) -> tuple[str, dict[str, Value]] | str | None:
     """``x[:, 0]`` and ``x[..., a:b]``: a slice along one axis, reshaped when the axis goes."""
     items = index if isinstance(index, tuple) else (index,)
     if any(i is Ellipsis for i in items):
@@ -645,7 +749,11 @@ def _getitem(index: Any, in_shape: list[int], out_shape: list[int]) -> tuple[str
         return None
     axis, i = cut[0]
     if isinstance(i, int):
-        return None if out_shape != in_shape[:axis] + in_shape[axis + 1 :] else ("select", {"axis": axis, "index": i})
+        return (
+            None
+            if out_shape != in_shape[:axis] + in_shape[axis + 1 :]
+            else ("select", {"axis": axis, "index": i})
+        )
     if isinstance(i, slice) and (i.step in (None, 1)):
         start = i.start or 0
         stop = i.stop if i.stop is not None else in_shape[axis]
@@ -674,7 +782,9 @@ def _params(module: Any) -> int:
 @_module("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d")
 def _conv(m: Any, x: Any) -> tuple[str, dict[str, Value]] | None:
     kind = type(m).__name__
-    op = {"Conv1d": "conv1d", "Conv2d": "conv2d", "Conv3d": "conv3d", "ConvTranspose2d": "conv_transpose2d"}[kind]
+    op = {"Conv1d": "conv1d", "Conv2d": "conv2d", "Conv3d": "conv3d", "ConvTranspose2d": "conv_transpose2d"}[
+        kind
+    ]
     attrs: dict[str, Value] = {"channels": int(m.out_channels), "kernel": _ints(m.kernel_size)}
     if _ints(m.stride) != 1:
         attrs["stride"] = _ints(m.stride)
@@ -867,7 +977,9 @@ def _leaky(m: Any, x: Any) -> tuple[str, dict[str, Value]] | None:
     return "leaky_relu", ({"slope": float(m.negative_slope)} if m.negative_slope != 0.01 else {})
 
 
-def _map_module(torch: Any, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> tuple[str, dict[str, Value]] | None:
+def _map_module(
+    torch: Any, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> tuple[str, dict[str, Value]] | None:
     kind = type(module).__name__
     if kind in _ACTIVATIONS:
         op = _ACTIVATIONS[kind]
@@ -892,7 +1004,7 @@ def trace_torch(
     input_names: Sequence[str] | None = None,
 ) -> Trace:
     """Run ``module`` once on ``example_inputs`` (a tensor or a tuple of them) and record it."""
-    torch = _require_torch()
+    torch = require_torch()
     if not isinstance(module, torch.nn.Module):
         raise ImportFailed(f"expected a torch.nn.Module, got {type(module).__name__}")
     inputs = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
@@ -902,12 +1014,12 @@ def trace_torch(
     recorder.pending = {}
     names = _input_names(len(inputs), input_names)
     trace_inputs: list[Input] = []
-    for n, t in zip(names, inputs):
+    for n, t in zip(names, inputs, strict=False):
         given = Input(n, tuple(int(s) for s in t.shape), integer=not t.dtype.is_floating_point)
         trace_inputs.append(given)
         recorder.bind(t, given)
 
-    class Mode(torch.overrides.TorchFunctionMode):  # type: ignore[misc]
+    class Mode(torch.overrides.TorchFunctionMode):  # type: ignore[misc,name-defined]
         def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
             result = func(*args, **kwargs)
@@ -931,7 +1043,9 @@ def trace_torch(
     except ImportFailed:
         raise
     except Exception as exc:  # the model's own code failed on these inputs
-        raise ImportFailed(f"the model's forward pass failed on the example inputs: {type(exc).__name__}: {exc}") from None
+        raise ImportFailed(
+            f"the model's forward pass failed on the example inputs: {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         for h in handles:
             h.remove()
@@ -954,10 +1068,14 @@ def trace_torch(
         origin=f"{type(module).__module__}.{type(module).__qualname__}",
     )
     unused = [path for pid, (p, path) in recorder.params.items() if pid not in recorder.owner]
-    held = sum(int(recorder.params[pid][0].numel()) for pid in {pid for pid in recorder.params if pid not in recorder.owner})
+    held = sum(
+        int(recorder.params[pid][0].numel())
+        for pid in {pid for pid in recorder.params if pid not in recorder.owner}
+    )
     if unused and held:
         shown = ", ".join(sorted({u.rsplit(".", 1)[0] for u in unused})[:6])
         trace.notes.append(
-            f"{held:,} of the model's parameters are held by modules that the forward pass did not run ({shown}), and are not drawn"
+            f"{held:,} of the model's parameters are held by modules that the forward pass"
+            f" did not run ({shown}), and are not drawn"
         )
     return trace

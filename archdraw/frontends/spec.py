@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 from ..ops import OPS, AttrType
 from .trace import Input, Layer, Scope, Trace, Value
@@ -18,8 +17,8 @@ _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = set(OPS) | {"index", "first", "step", "steps", "x", "true", "false"}
 
 # A reference relative to one instance of a scope: a layer at a path inside it, or its k-th input.
-Ref = Union[tuple[str, tuple[str, ...]], tuple[str, int]]
-Item = Union[Layer, Scope]
+Ref = tuple[str, tuple[str, ...]] | tuple[str, int]
+Item = Layer | Scope
 
 
 def _snake(name: str) -> str:
@@ -86,7 +85,9 @@ def _result(scope: Scope, tree: _Tree) -> Layer | None:
     """The layer a scope gives: the last one read from outside it (or a model output)."""
     best: Layer | None = None
     for layer in _walk(scope):
-        if id(layer) in tree.outputs or any(not tree.inside(r, scope) for r in tree.readers.get(id(layer), [])):
+        if id(layer) in tree.outputs or any(
+            not tree.inside(r, scope) for r in tree.readers.get(id(layer), [])
+        ):
             best = layer
     return best
 
@@ -200,8 +201,6 @@ def _unique_idents(items: list[_TItem], taken: set[str] | None = None) -> None:
 def _full(layer: Layer) -> dict[str, Value]:
     """A layer's attributes with the op's defaults filled in, so instances compare."""
     attrs: dict[str, Value] = {}
-    if layer.op == "custom":
-        return {}
     spec = OPS[layer.op].attrs
     for key, a in spec.items():
         if key in layer.attrs:
@@ -214,26 +213,30 @@ def _full(layer: Layer) -> dict[str, Value]:
 
 
 def _is_default(layer: Layer, key: str, value: Value) -> bool:
-    if layer.op == "custom":
-        return False
     a = OPS[layer.op].attrs.get(key)
     return a is not None and not a.required and a.default == value and type(a.default) is type(value)
 
 
 def _expressible(layer: Layer, key: str) -> bool:
     """Whether an attribute may hold a block parameter (a size, a flag or a word)."""
-    if layer.op == "custom":
-        return key in ("params",)
     a = OPS[layer.op].attrs.get(key)
     if a is None:
         return False
-    return a.type in (AttrType.SIZE, AttrType.INT, AttrType.INTS, AttrType.PADDING, AttrType.BOOL, AttrType.CHOICE, AttrType.SHAPE)
+    return a.type in (
+        AttrType.SIZE,
+        AttrType.INT,
+        AttrType.INTS,
+        AttrType.PADDING,
+        AttrType.BOOL,
+        AttrType.CHOICE,
+        AttrType.SHAPE,
+    )
 
 
 @dataclass
 class _Param:
     name: str
-    values: list[object]  # per instance; None where the layer is absent
+    values: Sequence[object]  # per instance; None where the layer is absent
     expr: str = ""  # set when this parameter is another one times a constant
 
 
@@ -251,7 +254,7 @@ class _Block:
     flags: dict[int, str] = field(default_factory=dict)
 
 
-def _same(values: list[object]) -> bool:
+def _same(values: Sequence[object]) -> bool:
     present = [json.dumps(v) for v in values if v is not None]
     return len(set(present)) <= 1
 
@@ -260,7 +263,7 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
     items = _unify(instances)
     exts = [_externals(s, tree) for s in instances]
     results = [_result(s, tree) for s in instances]
-    outs = {tree.path_in(r, s) for r, s in zip(results, instances) if r is not None}
+    outs = {tree.path_in(r, s) for r, s in zip(results, instances, strict=False) if r is not None}
     if len(outs) > 1:
         raise _Mismatch("output")
     if outs:
@@ -336,13 +339,7 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
             rename[p.name] = twin.name
             continue
         factor = next(
-            (
-                (q, f)
-                for q in merged
-                if not q.expr
-                for f in (_factor(q.values, p.values),)
-                if f is not None
-            ),
+            ((q, f) for q in merged if not q.expr for f in (_factor(q.values, p.values),) if f is not None),
             None,
         )
         if factor is not None:
@@ -356,18 +353,18 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
     return block
 
 
-def _agree(a: list[object], b: list[object]) -> bool:
+def _agree(a: Sequence[object], b: Sequence[object]) -> bool:
     """Whether ``b`` can be written as ``a``: equal wherever ``b``'s layer is present."""
-    if any(x is None and y is not None for x, y in zip(a, b)):
+    if any(x is None and y is not None for x, y in zip(a, b, strict=False)):
         return False
-    return all(json.dumps(x) == json.dumps(y) for x, y in zip(a, b) if y is not None)
+    return all(json.dumps(x) == json.dumps(y) for x, y in zip(a, b, strict=False) if y is not None)
 
 
-def _factor(a: list[object], b: list[object]) -> int | None:
+def _factor(a: Sequence[object], b: Sequence[object]) -> int | None:
     """``f`` when every value of ``b`` is ``f`` times ``a``'s (a bottleneck's ``width * 4``)."""
-    if any(x is None and y is not None for x, y in zip(a, b)):
+    if any(x is None and y is not None for x, y in zip(a, b, strict=False)):
         return None
-    pairs = [(x, y) for x, y in zip(a, b) if y is not None]
+    pairs = [(x, y) for x, y in zip(a, b, strict=False) if y is not None]
     if not pairs or not all(type(x) is int and type(y) is int and x > 0 for x, y in pairs):
         return None
     ratios = {y / x for x, y in pairs}  # type: ignore[operator]
@@ -524,10 +521,14 @@ class _Writer:
                 parts.append(f"{item.name}[{self._signature(item)}]")
             else:
                 refs = _refs(item, scope, self.tree, ext)
-                parts.append(f"{item.name}:{item.op}:{item.origin}:{json.dumps(_full(item), sort_keys=True)}:{refs}")
+                parts.append(
+                    f"{item.name}:{item.op}:{item.origin}:{json.dumps(_full(item), sort_keys=True)}:{refs}"
+                )
         return "|".join(parts)
 
-    def _collect(self, scope: Scope, groups: dict[tuple[str, str], list[Scope]], refused: set[tuple[str, str]]) -> None:
+    def _collect(
+        self, scope: Scope, groups: dict[tuple[str, str], list[Scope]], refused: set[tuple[str, str]]
+    ) -> None:
         for item in scope.items:
             if isinstance(item, Scope):
                 groups.setdefault(self._key(item, refused), []).append(item)
@@ -552,9 +553,13 @@ class _Writer:
     def write(self) -> str:
         self.plan()
         lines: list[str] = ["archdraw: 1", f"name: {_fmt(self.trace.name)}"]
-        summary = f"Imported from {self.trace.source}" + (f" ({self.trace.origin})." if self.trace.origin else ".")
+        summary = f"Imported from {self.trace.source}" + (
+            f" ({self.trace.origin})." if self.trace.origin else "."
+        )
         if self.trace.notes:
-            summary += " " + " ".join(n[0].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in self.trace.notes)
+            summary += " " + " ".join(
+                n[0].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in self.trace.notes
+            )
         lines.append(f"summary: {json.dumps(summary, ensure_ascii=False)}")
         if self.dims:
             lines.append("dims: " + _mapping(list(self.dims.items())))
@@ -613,7 +618,7 @@ class _Writer:
         for item in scope.items:
             ident = ids[id(item)]
             if isinstance(item, Layer):
-                self.address[id(item)] = prefix + (ident,)
+                self.address[id(item)] = (*prefix, ident)
                 continue
             if id(item) in self.block_of:
                 block, k = self.block_of[id(item)]
@@ -624,7 +629,7 @@ class _Writer:
                     base = (prefix[:-1] if collapsed is not None else prefix) + (run_id, str(position))
                     last = position == count
                 else:
-                    base, last = prefix + (ident,), True
+                    base, last = (*prefix, ident), True
                 for t in block.items:
                     self._template_addresses(t, k, base)
                 result = _result(item, self.tree)
@@ -634,10 +639,11 @@ class _Writer:
             visible = taken | set(ids.values())
             inner = self._assign(item, tuple(visible))
             self.inner_ids[id(item)] = inner
-            self._addresses(item, prefix + (ident,), inner, ident if self._collapsed(item) else None, visible)
+            self._addresses(item, (*prefix, ident), inner, ident if self._collapsed(item) else None, visible)
             result = _result(item, self.tree)
             if result is not None and not self._collapsed(item) and self._group_output(item)[0]:
-                self.group_result[prefix + (ident,)] = id(result)
+                key = (*prefix, ident)
+                self.group_result[key] = id(result)
 
     def run_ident(self, scope: Scope, head: Scope, ids: dict[int, str]) -> str:
         """A run's id: the list that holds it (``layers`` for ``layers.0`` … ``layers.11``)."""
@@ -671,9 +677,11 @@ class _Writer:
     def _collapsed(self, scope: Scope) -> bool:
         """Whether a scope holds nothing but one run of calls, and so is written as that call."""
         runs = self._runs(scope)
-        return bool(scope.items) and all(id(i) in runs for i in scope.items) and len(
-            {id(runs[id(i)][0]) for i in scope.items}
-        ) == 1
+        return (
+            bool(scope.items)
+            and all(id(i) in runs for i in scope.items)
+            and len({id(runs[id(i)][0]) for i in scope.items}) == 1
+        )
 
     inner_ids: dict[int, dict[int, str]]
     group_result: dict[tuple[str, ...], int]
@@ -683,9 +691,9 @@ class _Writer:
         if inst is None:
             return
         if isinstance(inst, Layer):
-            self.address[id(inst)] = base + (t.ident,)
+            self.address[id(inst)] = (*base, t.ident)
         for c in t.children:
-            self._template_addresses(c, k, base + (t.ident,))
+            self._template_addresses(c, k, (*base, t.ident))
 
     def _runs(self, scope: Scope) -> dict[int, tuple[Scope, int, int, str]]:
         """Consecutive calls of one block, each reading the one before: one call with ``repeat``."""
@@ -705,7 +713,7 @@ class _Writer:
             while j < len(items) and self._continues(items[i:j], items[j], block):
                 j += 1
             if j - i >= 2:
-                members = items[i:j]
+                members = [m for m in items[i:j] if isinstance(m, Scope)]
                 for position, m in enumerate(members, start=1):
                     runs[id(m)] = (members[0], j - i, position, "")
             i = j
@@ -725,7 +733,7 @@ class _Writer:
             return False
         if ext_next[1:] != ext_prev[1:]:
             return False
-        members = [s for s in run + [nxt] if isinstance(s, Scope)]
+        members = [s for s in [*run, nxt] if isinstance(s, Scope)]
         return all(self._arg_expr(block, p, members) is not None for p in block.params)
 
     def _arg_expr(self, block: _Block, p: _Param, members: list[Scope]) -> str | None:
@@ -796,18 +804,15 @@ class _Writer:
                 out.append(f"{pad}{ident}:")
                 out.extend(f"{pad}  {s}" for s in sub)
 
-    def _layer_entry(self, ident: str, layer: Layer, ctx: _Context) -> tuple[str, list[tuple[str, object]], None, list[Item]]:
+    def _layer_entry(
+        self, ident: str, layer: Layer, ctx: _Context
+    ) -> tuple[str, list[tuple[str, object]], None, list[Item]]:
         keys: list[tuple[str, object]] = [("op", layer.op)]
         for key, value in layer.attrs.items():
             if key == "shape" and isinstance(value, list):
                 keys.append((key, _Raw(self._shape(value, layer.op == "parameter"))))
             elif not _is_default(layer, key, value):
                 keys.append((key, value))
-        if layer.op == "custom":
-            keys.append(("shape", _Raw(self._shape(list(layer.shape), True))))
-            if layer.params:
-                keys.append(("params", layer.params))
-            keys.append(("kind", layer.origin))
         refs = [self._ref(v, ctx) for v in layer.inputs]
         if refs:
             keys.insert(1, ("in", _Raw(refs[0] if len(refs) == 1 else "[" + ", ".join(refs) + "]")))
@@ -828,7 +833,9 @@ class _Writer:
                 parts.append(self._size(v, v > 1))
         return "[" + ", ".join(parts) + "]"
 
-    def _call_entry(self, ident: str, members: list[Item], ctx: _Context) -> tuple[str, list[tuple[str, object]], None, list[Item]]:
+    def _call_entry(
+        self, ident: str, members: list[Item], ctx: _Context
+    ) -> tuple[str, list[tuple[str, object]], None, list[Item]]:
         first = members[0]
         assert isinstance(first, Scope)
         block, k = self.block_of[id(first)]
@@ -858,7 +865,7 @@ class _Writer:
     def _group_entry(
         self, ident: str, scope: Scope, ctx: _Context
     ) -> tuple[str, list[tuple[str, object]], list[str] | None, list[Item]]:
-        inner_ctx = _Context(ctx.path + (ident,))
+        inner_ctx = _Context((*ctx.path, ident))
         sub: list[str] = []
         ids = self.inner_ids[id(scope)]
         # a group whose whole content is one repeated call is that call
@@ -897,6 +904,8 @@ class _Writer:
         if block.params:
             defaults = [(p.name, _first_value(p.values)) for p in block.params]
             lines.append(f"    params: {_mapping(defaults)}")
+        if block.inputs == 0:
+            lines.append("    inputs: []")
         if block.inputs > 1:
             lines.append("    inputs: [" + ", ".join(_input_name(k) for k in range(block.inputs)) + "]")
         lines.append("    layers:")
@@ -919,7 +928,9 @@ class _Writer:
             level = t.children
         return found
 
-    def _emit_template(self, block: _Block, items: list[_TItem], prefix: tuple[str, ...], out: list[str], depth: int) -> None:
+    def _emit_template(
+        self, block: _Block, items: list[_TItem], prefix: tuple[str, ...], out: list[str], depth: int
+    ) -> None:
         pad = "  " * depth
         for t in items:
             if t.is_scope:
@@ -936,10 +947,10 @@ class _Writer:
                 out.append(f"{pad}  layers:")
                 if chain:
                     for c in t.children:
-                        keys = [("id", c.ident)] + self._template_keys(block, c, prefix + (t.name,), False)
+                        keys = [("id", c.ident), *self._template_keys(block, c, (*prefix, t.name), False)]
                         out.append(f"{pad}    - {_mapping(keys)}")
                 else:
-                    self._emit_template(block, t.children, prefix + (t.name,), out, depth + 2)
+                    self._emit_template(block, t.children, (*prefix, t.name), out, depth + 2)
                 continue
             out.append(f"{pad}{t.ident}: {_mapping(self._template_keys(block, t, prefix, True))}")
 
@@ -949,12 +960,14 @@ class _Writer:
         if not kids or any(c.is_scope for c in kids) or len(kids[0].refs) != 1:
             return False
         head = kids[0].refs[0]
-        inside = prefix + (t.name,)
+        inside = (*prefix, t.name)
         if head[0] == "L" and isinstance(head[1], tuple) and head[1][: len(inside)] == inside:
             return False
-        return all(c.refs == [("L", inside + (kids[k].name,))] for k, c in enumerate(kids[1:]))
+        return all(c.refs == [("L", (*inside, kids[k].name))] for k, c in enumerate(kids[1:]))
 
-    def _template_keys(self, block: _Block, t: _TItem, prefix: tuple[str, ...], with_in: bool) -> list[tuple[str, object]]:
+    def _template_keys(
+        self, block: _Block, t: _TItem, prefix: tuple[str, ...], with_in: bool
+    ) -> list[tuple[str, object]]:
         keys: list[tuple[str, object]] = []
         layer = t.first()
         assert isinstance(layer, Layer)
@@ -969,7 +982,10 @@ class _Writer:
                 keys.append((key, _Raw(slot)))
                 continue
             if isinstance(value, list) and any((id(t), key, j) in block.slots for j in range(len(value))):
-                parts = [block.slots.get((id(t), key, j)) or self._elem(key, layer, j, v) for j, v in enumerate(value)]
+                parts = [
+                    block.slots.get((id(t), key, j)) or self._elem(key, layer, j, v)
+                    for j, v in enumerate(value)
+                ]
                 keys.append((key, _Raw("[" + ", ".join(parts) + "]")))
                 continue
             if key == "shape" and isinstance(value, list):
@@ -979,16 +995,11 @@ class _Writer:
                 if key not in layer.attrs and _is_default(layer, key, value):
                     continue
                 keys.append((key, value))
-        if layer.op == "custom":
-            keys.append(("shape", _Raw(self._shape(list(layer.shape), True))))
-            if layer.params:
-                keys.append(("params", layer.params))
-            keys.append(("kind", layer.origin))
         if layer.tied is not None:
             keys.append(("tied", _Raw(self._ref(layer.tied, _Context(())))))
         if id(t) in block.flags:
             keys.append(("when", _Raw(block.flags[id(t)])))
-        rel = ".".join(prefix + (t.name,))
+        rel = ".".join((*prefix, t.name))
         if rel != t.ident and layer.path:
             keys.append(("label", rel))
         return keys
@@ -998,7 +1009,7 @@ class _Writer:
 
     def _elem(self, key: str, layer: Layer, j: int, v: object) -> str:
         if key == "shape" and isinstance(v, int):
-            return self._shape([v] if j else [v], j == 0).strip("[]")
+            return self._shape([v], j == 0).strip("[]")
         return _fmt(v)
 
     def _template_ref(self, block: _Block, ref: Ref, prefix: tuple[str, ...]) -> str:
@@ -1045,7 +1056,7 @@ def _default_path(items: list[_TItem]) -> tuple[str, ...]:
     return tuple(path)
 
 
-def _first_value(values: list[object]) -> object:
+def _first_value(values: Sequence[object]) -> object:
     for v in values:
         if v is not None:
             return v
@@ -1061,7 +1072,7 @@ def _common(paths: Iterator[str]) -> str:
     if not items:
         return ""
     common: list[str] = []
-    for parts in zip(*items):
+    for parts in zip(*items, strict=False):
         if len(set(parts)) != 1:
             break
         common.append(parts[0])
@@ -1070,6 +1081,20 @@ def _common(paths: Iterator[str]) -> str:
 
 def write_spec(trace: Trace) -> str:
     """The spec text for a trace: blocks for scopes of one kind, ``repeat:`` for their runs."""
+    taken: set[str] = set()
+    for given in trace.inputs:
+        # ONNX names inputs freely ('input.1'); a spec's inputs are ids
+        base = _ident(given.name, "input")
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        given.name = name
+        taken.add(name)
+    for layer in trace.layers():
+        if layer.op == "custom":
+            # what the framework says the box gives and holds
+            layer.attrs = {"shape": list(layer.shape), "params": layer.params, "kind": layer.origin}
     writer = _Writer(trace)
     writer.inner_ids = {}
     writer.run_cache = {}

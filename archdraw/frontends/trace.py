@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 #: A value an attribute may hold: what a spec would write.
-Value = Union[int, float, bool, str, list[int], None]
+Value = int | float | bool | str | list[int] | None
 
 
 @dataclass(eq=False)
