@@ -1222,8 +1222,11 @@ def _scope(r: _Reader, path: str, parent: Scope) -> Scope:
     if module is not None and module.cls:
         kind = _short(module.cls)
         return Scope(local, kind, path, generic=kind in _GENERIC)
-    kind = (_stem(parent.name) or parent.kind) if local.isdigit() else (_stem(local) or local)
-    return Scope(local, kind or "Module", path, generic=True)
+    # Without classes (the TorchScript exporter), the items of one list (layer1.0, layer1.1, …)
+    # are taken to be of one kind, as they usually are; any other scope is its own kind.
+    if local.isdigit():
+        return Scope(local, _stem(parent.name) or parent.kind or "Module", path, generic=False)
+    return Scope(local, local or "Module", path, generic=True)
 
 
 def _collapse(
@@ -1260,6 +1263,19 @@ def _collapse(
             for attrs in tries:
                 if _fits(core.op, attrs, known, shape, used):
                     return core.op, attrs, ins, out, core
+        if len(cores) > 1 and all(p.op == core.op for p in cores) and core.op in ("lstm", "gru", "rnn"):
+            # a stacked recurrent module: the export writes one node per layer, with reshapes
+            same = all(
+                p.attrs.get(k) == core.attrs.get(k) for p in cores for k in ("units", "bidirectional", "bias", "act")
+            )
+            others = [p for p in group.pieces if p not in cores]
+            if same and all(p.op in _SHAPE_OPS for p in others):
+                # transposes into the stack mean the module was batch-first
+                swapped = any(p.op == "permute" and p.attrs.get("axes") == [1, 0, 2] for p in others)
+                for first in (swapped, not swapped):
+                    attrs = {**core.attrs, "num_layers": len(cores), "batch_first": first}
+                    if _fits(core.op, attrs, known, shape, used):
+                        return core.op, attrs, ins, out, core
         if cores and all(p.op == "dense" for p in cores) and any(p.op == "softmax" for p in group.pieces):
             heads = _heads(r, group, known)
             attrs = {"kind": "multi_head", "heads": heads}

@@ -58,6 +58,16 @@ _ACTIVATIONS = {
     "Mish": "",
 }
 
+# Hugging Face's activation modules, each one function (``transformers.activations``)
+_HF_ACTIVATIONS = {
+    "GELUActivation": "gelu",
+    "NewGELUActivation": "gelu",
+    "FastGELUActivation": "gelu",
+    "GELUTanh": "gelu",
+    "PytorchGELUTanh": "gelu",
+    "SiLUActivation": "swish",
+}
+
 _FUNCTION_ACTIVATIONS = {
     "relu": "relu",
     "relu_": "relu",
@@ -172,7 +182,7 @@ class _Recorder:
                     "buffer",
                 )
             )
-            self.bind(tensor, layer)
+            self.bind_layer(tensor, layer)
             return layer
         return None
 
@@ -224,6 +234,11 @@ class _Recorder:
     def add(self, layer: Layer) -> Layer:
         self.scopes[-1].items.append(layer)
         return layer
+
+    def bind_layer(self, tensor: Any, layer: Layer) -> None:
+        """Bind a tensor to the layer that made it, noting whether it holds integers."""
+        layer.integer = not tensor.dtype.is_floating_point and not tensor.dtype.is_complex
+        self.bind(tensor, layer)
 
     def module_name(self, module: Any) -> tuple[str, str]:
         path = self.paths.get(id(module))
@@ -295,7 +310,7 @@ class _Recorder:
             )
             self.add(const)
             data = [const]
-        if kind == "Identity" or (kind in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d") and False):
+        if kind == "Identity" or (kind.startswith("Dropout") and float(getattr(module, "p", 1.0)) == 0.0):
             if data:
                 self.bind(main, data[0])
             return
@@ -313,7 +328,7 @@ class _Recorder:
         if layer.tied is not None and layer.op not in ("dense", "embedding", "conv1d", "conv2d", "conv3d"):
             layer.tied = None
         self.add(layer)
-        self.bind(main, layer)
+        self.bind_layer(main, layer)
         for extra in outs[1:]:
             if id(extra) not in self.values:
                 state = Layer(
@@ -377,6 +392,8 @@ class _Recorder:
             if len(values_only) < 2:
                 self.bind(main, values_only[0])
                 return
+            if len({id(v) for v in values_only}) < len(values_only):
+                merge = ""  # x + f(x) where f was arithmetic with constants: not a join of two
             if not merge:
                 op_attrs = None
             elif merge == "mul" and len(known) == 2 and any(id(t) in self.params for t, _ in known):
@@ -398,7 +415,7 @@ class _Recorder:
                     )
                     layer.params = self.claim([other], layer)
                     self.add(layer)
-                    self.bind(main, layer)
+                    self.bind_layer(main, layer)
                     return
                 op_attrs = (merge, {})
             else:
@@ -456,7 +473,7 @@ class _Recorder:
             ]
             layer.params = self.claim(learned, layer)
         self.add(layer)
-        self.bind(main, layer)
+        self.bind_layer(main, layer)
         for index, extra in enumerate(outs[1:], start=2):
             piece = _piece(name, args, kwargs, first, extra, index - 1)
             if piece is None:
@@ -474,7 +491,7 @@ class _Recorder:
                 name,
             )
             self.add(part)
-            self.bind(extra, part)
+            self.bind_layer(extra, part)
 
     def pieces(
         self,
@@ -516,7 +533,7 @@ class _Recorder:
                         self.unique("reshape"), "reshape", {"shape": list(shape)}, [part], shape, 0, "", name
                     )
                 )
-            self.bind(piece, part)
+            self.bind_layer(piece, part)
             start += width
 
     def param_name(self, tensor: Any) -> str:
@@ -584,8 +601,11 @@ def _tensors(objects: Any) -> Iterator[Any]:
 def _atomic(module: Any) -> bool:
     """Whether a module is drawn as one layer (a convolution) rather than opened (a block)."""
     kind = type(module).__name__
+    home = type(module).__module__
+    if kind in _HF_ACTIVATIONS and home.startswith("transformers."):
+        return True
     if kind in _MODULES or kind in _ACTIVATIONS or kind == "Identity":
-        return type(module).__module__.startswith("torch.nn") or kind == "Conv1D"
+        return home.startswith("torch.nn") or kind == "Conv1D"
     return False
 
 
@@ -642,8 +662,12 @@ def _map_function(
     ):
         return "relu6", {}
     if name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"):
-        return "dropout", {"rate": float(arg(1, "p", 0.5))}
+        rate = float(arg(1, "p", 0.5))
+        return ("dropout", {"rate": rate}) if rate else "pass"
     if name in ("cat", "concat", "concatenate"):
+        if len(tensors) == 1:
+            # one value joined with constants (an empty cache): the value, if nothing was added
+            return "pass" if shape == in_shape else None
         return "concat", {"axis": _axis(arg(1, "dim", 0), rank)}
     if name == "flatten":
         start = _axis(arg(1, "start_dim", 0), rank)
@@ -759,6 +783,8 @@ def _getitem(
         stop = i.stop if i.stop is not None else in_shape[axis]
         start = start + in_shape[axis] if start < 0 else start
         stop = stop + in_shape[axis] if stop < 0 else min(stop, in_shape[axis])
+        if start == 0 and stop == in_shape[axis]:
+            return "pass"
         return "slice", {"axis": axis, "start": start, "stop": stop}
     return None
 
@@ -981,6 +1007,8 @@ def _map_module(
     torch: Any, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> tuple[str, dict[str, Value]] | None:
     kind = type(module).__name__
+    if kind in _HF_ACTIVATIONS and type(module).__module__.startswith("transformers."):
+        return _HF_ACTIVATIONS[kind], {}
     if kind in _ACTIVATIONS:
         op = _ACTIVATIONS[kind]
         return (op, {}) if op else None

@@ -21,6 +21,10 @@ Ref = tuple[str, tuple[str, ...]] | tuple[str, int]
 Item = Layer | Scope
 
 
+# What may not differ between the copies of a repeat: it would make them different layers.
+_SHAPE_OF_KERNEL = {"kernel", "dilation", "padding", "size", "axis", "axes", "shape", "kind"}
+
+
 def _snake(name: str) -> str:
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
     text = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_").lower()
@@ -238,6 +242,8 @@ class _Param:
     name: str
     values: Sequence[object]  # per instance; None where the layer is absent
     expr: str = ""  # set when this parameter is another one times a constant
+    #: the attributes it is written in (``when`` for a flag)
+    uses: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -259,11 +265,49 @@ def _same(values: Sequence[object]) -> bool:
     return len(set(present)) <= 1
 
 
+def _optional_join(instances: list[Scope], tree: _Tree) -> None:
+    """A residual add that only some instances have (MobileNetV2's blocks that keep their size).
+
+    The instances without it give the add's other input. The add's inputs are put in the order
+    that makes ``when:`` pass that input on, so all instances give the add.
+    """
+    results = [_result(s, tree) for s in instances]
+    paths = [tree.path_in(r, s) if r is not None else None for r, s in zip(results, instances, strict=True)]
+    if len({p for p in paths if p is not None}) < 2:
+        return
+    fullest = max(range(len(instances)), key=lambda k: _size(instances[k]))
+    join = results[fullest]
+    if join is None or join.op not in ("add", "mul") or len(paths[fullest] or ()) != 1:
+        return
+    for k, scope in enumerate(instances):
+        r = results[k]
+        if r is None or paths[k] == paths[fullest]:
+            continue
+        if any(i.name == join.name for i in scope.items):
+            return  # the join is there, but something else is the result
+    others = {p for p in paths if p is not None and p != paths[fullest]}
+    for scope, result in zip(instances, results, strict=True):
+        joins = [i for i in scope.items if isinstance(i, Layer) and i.name == join.name]
+        for layer in joins:
+            first = [v for v in layer.inputs if isinstance(v, Layer) and tree.inside(v, scope) and tree.path_in(v, scope) in others]
+            if first:
+                layer.inputs = [first[0], *[v for v in layer.inputs if v is not first[0]]]
+    del result
+
+
 def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _Block:
+    _optional_join(instances, tree)
     items = _unify(instances)
     exts = [_externals(s, tree) for s in instances]
     results = [_result(s, tree) for s in instances]
     outs = {tree.path_in(r, s) for r, s in zip(results, instances, strict=False) if r is not None}
+    full = max(range(len(instances)), key=lambda k: _size(instances[k]))
+    if len(outs) > 1 and results[full] is not None:
+        # the instances without the join give its first input, as 'when:' passes it on
+        join = tree.path_in(results[full], instances[full])  # type: ignore[arg-type]
+        t = _find(items, join)
+        if t is not None and t.optional and results[full].op in ("add", "mul"):  # type: ignore[union-attr]
+            outs = {join}
     if len(outs) > 1:
         raise _Mismatch("output")
     if outs:
@@ -281,7 +325,7 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
             label = f"{prefix}{t.ident}"
             presence = [i is not None for i in t.insts]
             if t.optional and presence != parent:
-                flag = _Param(label, [1 if i is not None else 0 for i in t.insts])
+                flag = _Param(label, [1 if i is not None else 0 for i in t.insts], uses={"when"})
                 params.append(flag)
                 block.flags[id(t)] = flag.name
             if t.is_scope:
@@ -319,13 +363,13 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
                     for j in range(lengths.pop()):
                         column = [None if not isinstance(v, list) else v[j] for v in values]
                         if not _same(column):
-                            p = _Param(f"{label}_{key}{j + 1}", column)
+                            p = _Param(f"{label}_{key}{j + 1}", column, uses={key})
                             params.append(p)
                             block.slots[(id(t), key, j)] = p.name
                     continue
                 if any(isinstance(v, (list, float)) for v in present) or len({type(v) for v in present}) > 1:
                     raise _Mismatch(f"{t.name}.{key}")
-                p = _Param(f"{label}_{key}", list(values))
+                p = _Param(f"{label}_{key}", list(values), uses={key})
                 params.append(p)
                 block.slots[(id(t), key, -1)] = p.name
 
@@ -337,6 +381,7 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
         twin = next((q for q in merged if _agree(q.values, p.values)), None)
         if twin is not None and not p.expr:
             rename[p.name] = twin.name
+            twin.uses |= p.uses
             continue
         factor = next(
             ((q, f) for q in merged if not q.expr for f in (_factor(q.values, p.values),) if f is not None),
@@ -345,12 +390,46 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
         if factor is not None:
             q, f = factor
             rename[p.name] = f"{q.name} * {f}"
+            q.uses |= p.uses
             continue
         merged.append(p)
     block.params = merged
     block.slots = {k: rename.get(v, v) for k, v in block.slots.items()}
     block.flags = {k: rename.get(v, v) for k, v in block.flags.items()}
+    _shorten(block)
     return block
+
+
+def _shorten(block: _Block) -> None:
+    """Parameter names from the shortest tail of their layer's path that tells them apart.
+
+    ``conv_conv2d_norm_activation_0_conv2d_0_channels`` becomes ``conv2d_0_channels`` when no
+    other parameter would take that name.
+    """
+    taken = {_input_name(k) for k in range(max(block.inputs, 1))} | _RESERVED
+    short: dict[str, str] = {}
+    for p in block.params:
+        parts = p.name.split("_")
+        for n in range(1, len(parts) + 1):
+            candidate = "_".join(parts[-n:])
+            if candidate[0].isdigit() or candidate in taken:
+                continue
+            if any(q is not p and q.name.endswith("_" + candidate) for q in block.params) and n < len(parts):
+                continue
+            break
+        else:
+            candidate = p.name
+        taken.add(candidate)
+        short[p.name] = candidate
+    for p in block.params:
+        p.name = short[p.name]
+
+    def apply(text: str) -> str:
+        head, sep, tail = text.partition(" ")
+        return short.get(head, head) + sep + tail
+
+    block.slots = {k: apply(v) for k, v in block.slots.items()}
+    block.flags = {k: apply(v) for k, v in block.flags.items()}
 
 
 def _agree(a: Sequence[object], b: Sequence[object]) -> bool:
@@ -482,36 +561,54 @@ class _Writer:
     # -- which scopes are blocks
 
     def plan(self) -> None:
-        refused: set[tuple[str, str]] = set()
-        for _ in range(8):
+        """Which scopes are calls of which block: scopes of one kind that can be written as one.
+
+        Instances of one class that cannot all share a block (ResNet's bottlenecks can; the
+        first MobileNetV2 block, whose Sequential numbers its layers differently, cannot) are
+        split into the largest sets that can; a scope left alone is an inline group, opened.
+        """
+        opened: set[int] = set()
+        for _ in range(16):
             groups: dict[tuple[str, str], list[Scope]] = {}
-            self._collect(self.trace.root, groups, refused)
+            self._collect(self.trace.root, groups, opened)
             self.blocks.clear()
             self.block_of.clear()
             changed = False
             names: set[str] = set()
-            for key, members in groups.items():
+            for members in groups.values():
                 if len(members) < 2:
                     continue
-                name = self._block_name(members[0].kind, names)
-                try:
-                    block = _build_block(name, members[0].kind, members, self.tree)
-                except _Mismatch:
-                    refused.add(key)
-                    changed = True
-                    continue
-                names.add(name)
-                self.blocks[name] = block
-                for k, s in enumerate(members):
-                    self.block_of[id(s)] = (block, k)
+                subsets: list[tuple[list[Scope], _Block]] = []
+                for m in members:
+                    for k, (subset, _) in enumerate(subsets):
+                        try:
+                            block = _build_block("", m.kind, [*subset, m], self.tree)
+                        except _Mismatch:
+                            continue
+                        subsets[k] = ([*subset, m], block)
+                        break
+                    else:
+                        try:
+                            subsets.append(([m], _build_block("", m.kind, [m], self.tree)))
+                        except _Mismatch:
+                            opened.add(id(m))
+                            changed = True
+                for subset, block in subsets:
+                    if len(subset) < 2:
+                        if id(subset[0]) not in opened:
+                            opened.add(id(subset[0]))
+                            changed = True
+                        continue
+                    block.name = self._block_name(subset[0].kind, names)
+                    names.add(block.name)
+                    self.blocks[block.name] = block
+                    for k, s in enumerate(subset):
+                        self.block_of[id(s)] = (block, k)
             if not changed:
                 return
 
-    def _key(self, scope: Scope, refused: set[tuple[str, str]]) -> tuple[str, str]:
-        key = (scope.kind, "")
-        if scope.generic or key in refused:
-            key = (scope.kind, self._signature(scope))
-        return key
+    def _key(self, scope: Scope) -> tuple[str, str]:
+        return (scope.kind, self._signature(scope) if scope.generic else "")
 
     def _signature(self, scope: Scope) -> str:
         parts: list[str] = []
@@ -526,17 +623,13 @@ class _Writer:
                 )
         return "|".join(parts)
 
-    def _collect(
-        self, scope: Scope, groups: dict[tuple[str, str], list[Scope]], refused: set[tuple[str, str]]
-    ) -> None:
+    def _collect(self, scope: Scope, groups: dict[tuple[str, str], list[Scope]], opened: set[int]) -> None:
         for item in scope.items:
-            if isinstance(item, Scope):
-                groups.setdefault(self._key(item, refused), []).append(item)
-        counts = {k: len(v) for k, v in groups.items()}
+            if isinstance(item, Scope) and id(item) not in opened:
+                groups.setdefault(self._key(item), []).append(item)
         for item in scope.items:
-            if isinstance(item, Scope) and counts.get(self._key(item, refused), 0) < 2:
-                self._collect(item, groups, refused)
-        # a scope whose kind turns up again deeper is still opened: decided on the next round
+            if isinstance(item, Scope) and (id(item) in opened or len(groups.get(self._key(item), [])) < 2):
+                self._collect(item, groups, opened)
 
     def _block_name(self, kind: str, taken: set[str]) -> str:
         base = _snake(kind)
@@ -743,6 +836,8 @@ class _Writer:
             return None
         if len({json.dumps(v) for v in values}) == 1:
             return _fmt(values[0])
+        if p.uses & _SHAPE_OF_KERNEL:
+            return None  # layers of other kernels are other layers, not copies (a 1×1 and a 3×3)
         if not all(isinstance(v, (int, bool)) for v in values):
             return None
         ints = [int(v) for v in values]  # type: ignore[call-overload]
@@ -754,6 +849,8 @@ class _Writer:
                 return "first" if d == 1 else f"{d} * first"
             if d == 1:
                 return f"{b} + first"
+            if d == -1:
+                return f"{b} - first"
             return f"{b} + {d} * first" if d > 0 else f"{b} - {-d} * first"
         step = ints[1] - ints[0]
         if all(ints[k + 1] - ints[k] == step for k in range(len(ints) - 1)):
@@ -773,7 +870,9 @@ class _Writer:
         depth: int,
         ids: dict[int, str],
         top: bool = False,
-    ) -> None:
+        group_input: Input | Layer | None = None,
+    ) -> bool:
+        """Write a scope's entries; True when written as a list that starts from ``group_input``."""
         pad = "  " * depth
         runs = self._runs(scope)
         entries: list[tuple[str, list[tuple[str, object]], list[str] | None, list[Item]]] = []
@@ -796,6 +895,13 @@ class _Writer:
             else:
                 entries.append(self._group_entry(ident, item, ctx))
             i += 1
+        if top:
+            self._emit_stack(entries, out, pad, self.trace.inputs[0] if len(self.trace.inputs) == 1 else None)
+            return True
+        if group_input is not None and entries:
+            if self._entry_flow(entries[0][3])[0] == [group_input]:
+                self._emit_stack(entries, out, pad, group_input)
+                return True
         for ident, keys, sub, _ in entries:
             line = _mapping(keys)
             if sub is None:
@@ -803,6 +909,42 @@ class _Writer:
             else:
                 out.append(f"{pad}{ident}:")
                 out.extend(f"{pad}  {s}" for s in sub)
+        return False
+
+    def _emit_stack(
+        self,
+        entries: list[tuple[str, list[tuple[str, object]], list[str] | None, list[Item]]],
+        out: list[str],
+        pad: str,
+        previous: Input | Layer | None,
+    ) -> None:
+        """Entries as a list (a stack), each reading the one before unless it names its input."""
+        for ident, keys, sub, members in entries:
+            reads, gives = self._entry_flow(members)
+            chained = previous is not None and reads == [previous]
+            if sub is None:
+                if chained:
+                    keys = [kv for kv in keys if kv[0] != "in"]
+                out.append(f"{pad}- {_mapping([('id', ident), *keys])}")
+            else:
+                if chained and sub[0].startswith("in: "):
+                    sub = sub[1:]
+                out.append(f"{pad}- id: {ident}")
+                out.extend(f"{pad}  {s}" for s in sub)
+            previous = gives
+
+    def _entry_flow(self, members: list[Item]) -> tuple[list[Input | Layer], Input | Layer | None]:
+        """What an entry reads and what it gives."""
+        if not members:
+            return [], None
+        first, last = members[0], members[-1]
+        if isinstance(first, Layer):
+            return list(first.inputs), first
+        reads = _externals(first, self.tree)
+        assert isinstance(last, Scope)
+        if id(first) in self.block_of:
+            return reads, _result(last, self.tree)
+        return reads, _result(last, self.tree) if self._group_output(last)[0] else None
 
     def _layer_entry(
         self, ident: str, layer: Layer, ctx: _Context
@@ -818,6 +960,8 @@ class _Writer:
             keys.insert(1, ("in", _Raw(refs[0] if len(refs) == 1 else "[" + ", ".join(refs) + "]")))
         if layer.tied is not None:
             keys.append(("tied", _Raw(self._ref(layer.tied, ctx))))
+        if layer.integer:
+            keys.append(("bottleneck", False))  # it narrows ids, not features
         if layer.path and layer.path != ident:
             keys.append(("label", layer.path))
         return ident, keys, None, [layer]
@@ -857,7 +1001,7 @@ class _Writer:
                     keys.append((p.name, v))
         if len(scopes) > 1:
             keys.append(("repeat", len(scopes)))
-        label = first.path if len(scopes) == 1 else _common(s.path for s in scopes)
+        label = first.path if len(scopes) == 1 else _span(s.path for s in scopes)
         if label and label != ident:
             keys.append(("label", label))
         return ident, keys, None, list(members)
@@ -874,9 +1018,15 @@ class _Writer:
             keys = [kv for kv in entry[1] if kv[0] != "label"]
             if scope.path and scope.path != ident:
                 keys.append(("label", scope.path))
-            return ident, keys, None, []
+            return ident, keys, None, list(scope.items)
+        lines: list[str] = []
+        ext = _externals(scope, self.tree)
+        start = ext[0] if len(ext) == 1 else None
+        if self._emit_scope(scope, inner_ctx, lines, 1, ids, group_input=start):
+            assert start is not None
+            sub.append(f"in: {self._ref(start, ctx)}")
         sub.append("layers:")
-        self._emit_scope(scope, inner_ctx, sub, 1, ids)
+        sub.extend(lines)
         _, named = self._group_output(scope)
         if named is not None:
             sub.append(f"output: {ids[id(named)]}")
@@ -997,6 +1147,8 @@ class _Writer:
                 keys.append((key, value))
         if layer.tied is not None:
             keys.append(("tied", _Raw(self._ref(layer.tied, _Context(())))))
+        if layer.integer:
+            keys.append(("bottleneck", False))
         if id(t) in block.flags:
             keys.append(("when", _Raw(block.flags[id(t)])))
         rel = ".".join((*prefix, t.name))
@@ -1067,6 +1219,15 @@ def _input_name(k: int) -> str:
     return "x" if k == 0 else f"x{k + 1}"
 
 
+def _span(paths: Iterator[str]) -> str:
+    """The module paths of a run's copies: ``features.2–3``, or ``layers`` for all of a list."""
+    items = list(paths)
+    first, last = items[0].rsplit(".", 1), items[-1].rsplit(".", 1)
+    if len(first) == 2 and len(last) == 2 and first[0] == last[0] and first[1].isdigit() and last[1].isdigit():
+        return f"{first[0]}.{first[1]}–{last[1]}"
+    return _common(iter(items))
+
+
 def _common(paths: Iterator[str]) -> str:
     items = [p.split(".") for p in paths]
     if not items:
@@ -1079,8 +1240,22 @@ def _common(paths: Iterator[str]) -> str:
     return ".".join(common)
 
 
+def _flatten(scope: Scope) -> None:
+    """A module that holds one layer (an activation module calling one function) is that layer."""
+    for k, item in enumerate(scope.items):
+        if not isinstance(item, Scope):
+            continue
+        _flatten(item)
+        if len(item.items) == 1 and isinstance(item.items[0], Layer):
+            layer = item.items[0]
+            layer.name = item.name
+            layer.path = item.path
+            scope.items[k] = layer
+
+
 def write_spec(trace: Trace) -> str:
     """The spec text for a trace: blocks for scopes of one kind, ``repeat:`` for their runs."""
+    _flatten(trace.root)
     taken: set[str] = set()
     for given in trace.inputs:
         # ONNX names inputs freely ('input.1'); a spec's inputs are ids

@@ -36,6 +36,8 @@ class Layer:
     path: str
     origin: str
     tied: Layer | None = None
+    #: whether it gives integers (token ids, positions, indices): never a bottleneck
+    integer: bool = False
 
 
 @dataclass(eq=False)
