@@ -1266,7 +1266,9 @@ def _collapse(
         if len(cores) > 1 and all(p.op == core.op for p in cores) and core.op in ("lstm", "gru", "rnn"):
             # a stacked recurrent module: the export writes one node per layer, with reshapes
             same = all(
-                p.attrs.get(k) == core.attrs.get(k) for p in cores for k in ("units", "bidirectional", "bias", "act")
+                p.attrs.get(k) == core.attrs.get(k)
+                for p in cores
+                for k in ("units", "bidirectional", "bias", "act")
             )
             others = [p for p in group.pieces if p not in cores]
             if same and all(p.op in _SHAPE_OPS for p in others):

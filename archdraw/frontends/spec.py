@@ -286,13 +286,16 @@ def _optional_join(instances: list[Scope], tree: _Tree) -> None:
         if any(i.name == join.name for i in scope.items):
             return  # the join is there, but something else is the result
     others = {p for p in paths if p is not None and p != paths[fullest]}
-    for scope, result in zip(instances, results, strict=True):
+    for scope in instances:
         joins = [i for i in scope.items if isinstance(i, Layer) and i.name == join.name]
         for layer in joins:
-            first = [v for v in layer.inputs if isinstance(v, Layer) and tree.inside(v, scope) and tree.path_in(v, scope) in others]
+            first = [
+                v
+                for v in layer.inputs
+                if isinstance(v, Layer) and tree.inside(v, scope) and tree.path_in(v, scope) in others
+            ]
             if first:
                 layer.inputs = [first[0], *[v for v in layer.inputs if v is not first[0]]]
-    del result
 
 
 def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _Block:
@@ -1223,7 +1226,13 @@ def _span(paths: Iterator[str]) -> str:
     """The module paths of a run's copies: ``features.2–3``, or ``layers`` for all of a list."""
     items = list(paths)
     first, last = items[0].rsplit(".", 1), items[-1].rsplit(".", 1)
-    if len(first) == 2 and len(last) == 2 and first[0] == last[0] and first[1].isdigit() and last[1].isdigit():
+    if (
+        len(first) == 2
+        and len(last) == 2
+        and first[0] == last[0]
+        and first[1].isdigit()
+        and last[1].isdigit()
+    ):
         return f"{first[0]}.{first[1]}–{last[1]}"
     return _common(iter(items))
 
