@@ -81,11 +81,32 @@ def written(text: str) -> str:
     ('label loss L<sub>y</sub>', 'y<sub>1</sub> … y<sub>16</sub>', 'content location &lt;x&gt;')
     >>> written("conv4_2 of x"), written("ResNet-50 stage conv2_x")
     ('conv4_2 of x', 'ResNet-50 stage conv2_x')
+
+    Text between backticks is code, kept as written without the backticks (a module path):
+
+    >>> written("`mlp.c_fc` of x_1"), written("a lone ` stays")
+    ('mlp.c_fc of x<sub>1</sub>', 'a lone ` stays')
     """
     escaped = escape_html(text)
     if "_" not in escaped:
+        return _code(escaped)
+    parts = escaped.split("`") if escaped.count("`") >= 2 else [escaped]
+    if len(parts) % 2 == 0:  # an odd number of backticks: the last one is text
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    return "".join(
+        part if k % 2 else _BETWEEN_WORDS.sub(" ", _SUBSCRIPT.sub(r"\1<sub>\2</sub>", part))
+        for k, part in enumerate(parts)
+    )
+
+
+def _code(escaped: str) -> str:
+    """Text with no underscore: only its backtick pairs go."""
+    if escaped.count("`") < 2:
         return escaped
-    return _BETWEEN_WORDS.sub(" ", _SUBSCRIPT.sub(r"\1<sub>\2</sub>", escaped))
+    parts = escaped.split("`")
+    if len(parts) % 2 == 0:
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    return "".join(parts)
 
 
 def _finished(html: str) -> str:
@@ -834,6 +855,13 @@ def _legend(graph: Graph, theme: Theme) -> list[str]:
             f'<tr><td width="36" height="12"><font point-size="9" color="{skip_color}">'
             "<b>residual</b></font></td>"
             '<td align="left">residual block: its shortcut runs inside it</td></tr>'
+        )
+    if any(_count_attr(n, "bottlenecks") for n in nodes):
+        # a collapsed block says "bottleneck inside" in italics: the legend says what that is
+        rows.append(
+            f'<tr><td width="36" height="12"><font point-size="9" color="{theme.bottleneck}">'
+            "<i>inside</i></font></td>"
+            '<td align="left">block with a bottleneck (a narrowing waist) among its layers</td></tr>'
         )
     if any(_count_attr(n, "dense") for n in nodes):
         rows.append(

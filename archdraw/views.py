@@ -163,6 +163,30 @@ def _residual_joins(graph: Graph) -> set[str]:
     return {e.dst for e in graph.edges if e.kind is EdgeKind.SKIP and e.dst in joins}
 
 
+def _residual_inside(
+    members: list[Node],
+    ids: set[str],
+    residual: set[str],
+    skips_into: dict[str, list[str]],
+    readers: dict[str, list[str]],
+) -> int:
+    """The residual joins of a block whose shortcut runs inside it.
+
+    A skip into the join must start inside the block, or at a value the block's own layers
+    also read: a shortcut around layers that are outside the block (BERT's self-output, whose
+    sum adds what bypassed the attention beside it) does not make the block residual.
+    """
+    count = 0
+    for n in members:
+        if n.id not in residual:
+            continue
+        for src in skips_into.get(n.id, ()):
+            if src in ids or any(r in ids and r != n.id for r in readers.get(src, ())):
+                count += 1
+                break
+    return count
+
+
 def _boundary_shapes(
     members: set[str], touching: list[Edge], shapes: dict[str, tuple[Size, ...] | None]
 ) -> tuple[str, str]:
@@ -210,6 +234,10 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
         if e.kind is not EdgeKind.RECURRENT:
             readers.setdefault(e.src, []).append(e.dst)
     residual = _residual_joins(graph)
+    skips_into: dict[str, list[str]] = {}
+    for e in graph.edges:
+        if e.kind is EdgeKind.SKIP:
+            skips_into.setdefault(e.dst, []).append(e.src)
     dense = {c.id for c in graph.clusters if c.dense}
     nodes: list[Node] = []
     placed: set[str] = set()
@@ -221,7 +249,7 @@ def collapse(graph: Graph, depth: int, keep_open: set[str]) -> Graph:
         if cid in placed:
             continue
         placed.add(cid)
-        nodes.append(_block_node(by_id[cid], members[cid], readers, residual, dense))
+        nodes.append(_block_node(by_id[cid], members[cid], readers, residual, dense, skips_into))
     hidden = {cid for cid, around in owner.items() if around is not None}
     return replace(
         graph,
@@ -237,6 +265,7 @@ def _block_node(
     readers: dict[str, list[str]],
     residual: set[str],
     dense: set[str],
+    skips_into: dict[str, list[str]],
 ) -> Node:
     """One node standing for a whole cluster.
 
@@ -273,7 +302,7 @@ def _block_node(
         # Coloured like the layers that carry its weights (a convolution block is blue).
         attrs=(
             Attr("family", max(members, key=lambda n: n.params or 0).family.value, cluster.span),
-            Attr("residual", sum(1 for n in members if n.id in residual), cluster.span),
+            Attr("residual", _residual_inside(members, ids, residual, skips_into, readers), cluster.span),
             Attr("dense", int(any(n.cluster in dense for n in members)), cluster.span),
             Attr("bottlenecks", sum(1 for n in members if n.has_role(Role.BOTTLENECK)), cluster.span),
             Attr("held", len(members), cluster.span),

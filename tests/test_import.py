@@ -579,3 +579,34 @@ def test_edited_example_validates() -> None:
     original = archdraw.load(ROOT / "specs" / "lstm_tagger_imported.yaml")
     assert edited.info()["params"] == original.info()["params"]
     assert "BiLSTM" in edited.to_svg(engine="bundled")
+
+
+def test_hostile_onnx_names(tmp_path: Path) -> None:
+    """Node and input names are free text to the spec: quoted, escaped, never markup."""
+    onnx = require_module("onnx", "onnx")
+    from onnx import TensorProto, helper
+
+    evil = "/blk\x1b[31m<script>alert(1)</script>\u2028/Relu"
+    x = helper.make_tensor_value_info('in"put\u2028</svg>', TensorProto.FLOAT, [1, 8])
+    y = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 8])
+    node = helper.make_node("Relu", ['in"put\u2028</svg>'], ["out"], name=evil)
+    path = tmp_path / "evil.onnx"
+    onnx.save(helper.make_model(helper.make_graph([node], "g", [x], [y])), str(path))
+    text = archdraw.from_onnx(path)
+    assert "\x1b" not in text and "\u2028" not in text
+    loaded = archdraw.load(text)
+    svg = loaded.to_svg(engine="bundled")
+    assert "<script" not in svg and "</svg>" not in svg[:-10]
+    assert "\x1b" not in svg
+
+
+def test_base_install_does_not_import_a_framework() -> None:
+    """`import archdraw` loads neither PyTorch nor ONNX: the frontends import them when called."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, archdraw; print(sorted({'torch', 'onnx'} & set(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -308,6 +308,7 @@ class _Recorder:
                 "",
                 "constant",
             )
+            const.integer = not given[0].dtype.is_floating_point
             self.add(const)
             data = [const]
         if kind == "Identity" or (kind.startswith("Dropout") and float(getattr(module, "p", 1.0)) == 0.0):

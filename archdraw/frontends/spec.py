@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from ..ops import OPS, AttrType
 from .trace import Input, Layer, Scope, Trace, Value
@@ -518,7 +519,18 @@ def _fmt(value: object) -> str:
         "n",
     ):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _quote(text)
+
+
+# Characters YAML does not take raw in a scalar (controls, line and paragraph separators, the
+# byte-order mark, non-characters, lone surrogates): written as escapes.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
+def _quote(text: str) -> str:
+    """Text as a YAML double-quoted scalar that reads back as the same text."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def _mapping(entries: list[tuple[str, object]]) -> str:
@@ -650,13 +662,13 @@ class _Writer:
         self.plan()
         lines: list[str] = ["archdraw: 1", f"name: {_fmt(self.trace.name)}"]
         summary = f"Imported from {self.trace.source}" + (
-            f" ({self.trace.origin})." if self.trace.origin else "."
+            f" ({_code(self.trace.origin)})." if self.trace.origin else "."
         )
         if self.trace.notes:
             summary += " " + " ".join(
                 n[0].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in self.trace.notes
             )
-        lines.append(f"summary: {json.dumps(summary, ensure_ascii=False)}")
+        lines.append(f"summary: {_quote(summary)}")
         if self.dims:
             lines.append("dims: " + _mapping(list(self.dims.items())))
         body: list[str] = []
@@ -829,8 +841,29 @@ class _Writer:
             return False
         if ext_next[1:] != ext_prev[1:]:
             return False
+        # copies of one repeat give one shape: modules of other widths are other modules
+        # (GoogLeNet's inception 3a and 3b), however their arguments could be written
+        if _result(nxt, self.tree).shape != _result(prev, self.tree).shape:  # type: ignore[union-attr]
+            return False
         members = [s for s in [*run, nxt] if isinstance(s, Scope)]
-        return all(self._arg_expr(block, p, members) is not None for p in block.params)
+        if not all(self._arg_expr(block, p, members) is not None for p in block.params):
+            return False
+        # A width may differ between copies only as their input's does (MobileNetV2's expansion,
+        # t × the channels in): GoogLeNet's 4a and 4b give one shape from other widths.
+        inputs = [_externals(m, self.tree)[0] for m in members]
+        fan = [i.shape[1] if len(i.shape) > 1 else 1 for i in inputs]
+        for p in block.params:
+            if not p.uses & {"channels", "groups", "units"}:
+                continue
+            values = _filled([p.values[self.block_of[id(m)][1]] for m in members])
+            if values is None or len({json.dumps(v) for v in values}) == 1:
+                continue
+            if not all(isinstance(v, int) for v in values):
+                return False
+            ratios = {Fraction(int(v), f) for v, f in zip(values, fan, strict=True)}  # type: ignore[call-overload]
+            if len(ratios) != 1:
+                return False
+        return True
 
     def _arg_expr(self, block: _Block, p: _Param, members: list[Scope]) -> str | None:
         """A parameter's values along a run as one expression of ``first`` or ``index``."""
@@ -898,10 +931,13 @@ class _Writer:
             else:
                 entries.append(self._group_entry(ident, item, ctx))
             i += 1
-        if top:
+        # In a stack a layer that reads nothing would read the layer before it (a custom box
+        # does): a scope with one is written as a graph.
+        stackable = all(self._entry_flow(e[3])[0] or self._reads_nothing(e[3]) for e in entries)
+        if top and stackable:
             self._emit_stack(entries, out, pad, self.trace.inputs[0] if len(self.trace.inputs) == 1 else None)
             return True
-        if group_input is not None and entries:
+        if group_input is not None and entries and stackable:
             if self._entry_flow(entries[0][3])[0] == [group_input]:
                 self._emit_stack(entries, out, pad, group_input)
                 return True
@@ -936,6 +972,13 @@ class _Writer:
                 out.extend(f"{pad}  {s}" for s in sub)
             previous = gives
 
+    def _reads_nothing(self, members: list[Item]) -> bool:
+        """An entry that reads no value and in a stack would not read the one before either."""
+        first = members[0] if members else None
+        if isinstance(first, Layer):
+            return first.op in ("parameter", "noise")
+        return isinstance(first, Scope) and id(first) not in self.block_of
+
     def _entry_flow(self, members: list[Item]) -> tuple[list[Input | Layer], Input | Layer | None]:
         """What an entry reads and what it gives."""
         if not members:
@@ -966,7 +1009,7 @@ class _Writer:
         if layer.integer:
             keys.append(("bottleneck", False))  # it narrows ids, not features
         if layer.path and layer.path != ident:
-            keys.append(("label", layer.path))
+            keys.append(("label", _code(layer.path)))
         return ident, keys, None, [layer]
 
     def _shape(self, values: list[int], batch_first: bool) -> str:
@@ -1006,7 +1049,7 @@ class _Writer:
             keys.append(("repeat", len(scopes)))
         label = first.path if len(scopes) == 1 else _span(s.path for s in scopes)
         if label and label != ident:
-            keys.append(("label", label))
+            keys.append(("label", _code(label)))
         return ident, keys, None, list(members)
 
     def _group_entry(
@@ -1020,7 +1063,7 @@ class _Writer:
             entry = self._call_entry(ident, list(scope.items), ctx)
             keys = [kv for kv in entry[1] if kv[0] != "label"]
             if scope.path and scope.path != ident:
-                keys.append(("label", scope.path))
+                keys.append(("label", _code(scope.path)))
             return ident, keys, None, list(scope.items)
         lines: list[str] = []
         ext = _externals(scope, self.tree)
@@ -1034,7 +1077,7 @@ class _Writer:
         if named is not None:
             sub.append(f"output: {ids[id(named)]}")
         if scope.path and scope.path != ident:
-            sub.append(f"label: {_fmt(scope.path)}")
+            sub.append(f"label: {_fmt(_code(scope.path))}")
         return ident, [], sub, [scope]
 
     def _ref(self, v: Input | Layer, ctx: _Context) -> str:
@@ -1066,7 +1109,7 @@ class _Writer:
         if block.output != _default_path(block.items):
             lines.append(f"    output: {self._template_ident(block.items, block.output)[0]}")
         if block.kind:
-            lines.append(f"    label: {_fmt(block.kind)}")
+            lines.append(f"    label: {_fmt(_code(block.kind))}")
         return lines
 
     def _last_ident(self, items: list[_TItem]) -> str:
@@ -1096,7 +1139,7 @@ class _Writer:
                 first = t.first()
                 assert isinstance(first, Scope)
                 if first.name != t.ident:
-                    out.append(f"{pad}  label: {_fmt(first.name)}")
+                    out.append(f"{pad}  label: {_fmt(_code(first.name))}")
                 out.append(f"{pad}  layers:")
                 if chain:
                     for c in t.children:
@@ -1156,7 +1199,7 @@ class _Writer:
             keys.append(("when", _Raw(block.flags[id(t)])))
         rel = ".".join((*prefix, t.name))
         if rel != t.ident and layer.path:
-            keys.append(("label", rel))
+            keys.append(("label", _code(rel)))
         return keys
 
     def _is_scope_result(self, t: _TItem, c: _TItem) -> bool:
@@ -1209,6 +1252,14 @@ def _default_path(items: list[_TItem]) -> tuple[str, ...]:
         path.append(level[-1].name)
         level = level[-1].children
     return tuple(path)
+
+
+def _code(text: str) -> str:
+    """A module path or class name as a label: in backticks when it has an underscore.
+
+    ``mlp.c_fc`` is then drawn as written, not as c with a subscript fc.
+    """
+    return f"`{text}`" if "_" in text and "`" not in text else text
 
 
 def _first_value(values: Sequence[object]) -> object:
