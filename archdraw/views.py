@@ -18,6 +18,7 @@ whole model, and notes on what it folded on its own.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -288,7 +289,7 @@ def _block_node(
         members
     )
     layers = f"{counted} layer{'s' if counted != 1 else ''}"
-    if "layer" in what.split():
+    if "layer" in what.split() or re.search(r"[a-z]Layer\W*$", what):
         # A block that is itself a layer (a Transformer's encoder layer, DenseNet's dense
         # layer): its papers count it as one, so its weight layers go uncounted.
         layers = ""

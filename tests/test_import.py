@@ -209,8 +209,8 @@ def test_transformer_encoder(torch: Any) -> None:
     spec, loaded = _check("TransformerEncoder, 12 layers", model, torch.zeros(1, 128, 768))
     (call,) = _calls(spec).values()
     assert call["repeat"] == 12
-    body = spec["blocks"][call["block"]]["layers"]
-    assert body["self_attn"] == {"op": "attention", "in": "x", "kind": "multi_head", "heads": 12}
+    body = dict(_entries(spec["blocks"][call["block"]]["layers"]))
+    assert body["self_attn"] == {"id": "self_attn", "op": "attention", "kind": "multi_head", "heads": 12}
     assert "×12" in loaded.to_svg(engine="bundled")
     assert sum(1 for e in loaded.info()["edges"] if e["kind"] == "skip") == 2 * 12
 
@@ -610,3 +610,47 @@ def test_base_install_does_not_import_a_framework() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_densenet_dense_blocks(torch: Any, torchvision: Any) -> None:
+    """DenseNet-121's four dense blocks are repeats with `connect: dense`, of 6, 12, 24, 16."""
+    model = torchvision.models.densenet121().eval()
+    spec, loaded = _check("densenet121 (dense blocks)", model, torch.zeros(1, 3, 224, 224))
+    calls = _calls(spec)
+    blocks = {k: v for k, v in calls.items() if k.startswith("denseblock")}
+    # the counts are torchvision's own (block_config of DenseNet-121, Huang et al. Table 1)
+    expected = [len(getattr(model.features, f"denseblock{k}")) for k in (1, 2, 3, 4)]
+    assert [blocks[f"denseblock{k}"]["repeat"] for k in (1, 2, 3, 4)] == expected == [6, 12, 24, 16]
+    assert all(b["connect"] == "dense" for b in blocks.values())
+    # every edge but the newest into each concatenation is a skip: L(L+1)/2 per block
+    skips = sum(1 for e in loaded.info()["edges"] if e["kind"] == "skip")
+    assert skips == sum(n * (n + 1) // 2 for n in expected)
+
+
+def test_dense_layers_that_are_no_repeat(torch: Any) -> None:
+    """Dense connections between layers of different widths are no repeat: written as they are."""
+    nn = torch.nn
+
+    class Layer(nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self, cin: int, growth: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(cin, growth, 3, padding=1)
+
+        def forward(self, inputs: list[Any]) -> Any:
+            return self.conv(torch.cat(inputs, 1))
+
+    class Block(nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList([Layer(4, 8), Layer(12, 16), Layer(28, 8)])
+
+        def forward(self, x: Any) -> Any:
+            features = [x]
+            for layer in self.layers:
+                features.append(layer(features))
+            return torch.cat(features, 1)
+
+    model = Block().eval()
+    spec, loaded = _check("dense layers of other widths", model, torch.zeros(1, 4, 8, 8))
+    assert "connect" not in str(spec)
+    assert loaded.info()["nodes"][-1]["shape"] == ["N", 36, 8, 8]

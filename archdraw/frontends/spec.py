@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -640,6 +641,9 @@ class _Writer:
 
     def _collect(self, scope: Scope, groups: dict[tuple[str, str], list[Scope]], opened: set[int]) -> None:
         for item in scope.items:
+            # a dense block is written as its repeat, never inside a block of its own
+            if isinstance(item, Scope) and any(id(i) in self.dense for i in item.items):
+                opened.add(id(item))
             if isinstance(item, Scope) and id(item) not in opened:
                 groups.setdefault(self._key(item), []).append(item)
         for item in scope.items:
@@ -660,6 +664,11 @@ class _Writer:
 
     def write(self) -> str:
         self.plan()
+        for head, copies in self.dense.items():
+            parent = self.tree.parent[head]
+            run = self._runs(parent).get(head)
+            if run is None or run[1] != copies:
+                raise _NotDense
         lines: list[str] = ["archdraw: 1", f"name: {_fmt(self.trace.name)}"]
         summary = f"Imported from {self.trace.source}" + (
             f" ({_code(self.trace.origin)})." if self.trace.origin else "."
@@ -792,6 +801,7 @@ class _Writer:
         )
 
     inner_ids: dict[int, dict[int, str]]
+    dense: dict[int, int]
     group_result: dict[tuple[str, ...], int]
 
     def _template_addresses(self, t: _TItem, k: int, base: tuple[str, ...]) -> None:
@@ -1047,6 +1057,8 @@ class _Writer:
                     keys.append((p.name, v))
         if len(scopes) > 1:
             keys.append(("repeat", len(scopes)))
+            if id(scopes[0]) in self.dense:
+                keys.append(("connect", _Raw("dense")))
         label = first.path if len(scopes) == 1 else _span(s.path for s in scopes)
         if label and label != ident:
             keys.append(("label", _code(label)))
@@ -1105,7 +1117,7 @@ class _Writer:
         if block.inputs > 1:
             lines.append("    inputs: [" + ", ".join(_input_name(k) for k in range(block.inputs)) + "]")
         lines.append("    layers:")
-        self._emit_template(block, block.items, (), lines, 3)
+        self._emit_template(block, block.items, (), lines, 3, stack=block.inputs == 1)
         if block.output != _default_path(block.items):
             lines.append(f"    output: {self._template_ident(block.items, block.output)[0]}")
         if block.kind:
@@ -1125,14 +1137,26 @@ class _Writer:
         return found
 
     def _emit_template(
-        self, block: _Block, items: list[_TItem], prefix: tuple[str, ...], out: list[str], depth: int
+        self,
+        block: _Block,
+        items: list[_TItem],
+        prefix: tuple[str, ...],
+        out: list[str],
+        depth: int,
+        stack: bool = False,
     ) -> None:
+        """A block's layers; with ``stack``, as a list.
+
+        In the list each layer reads the one before it unless its ``in:`` says otherwise; the
+        first reads the block's input.
+        """
         pad = "  " * depth
+        previous: Ref | None = ("X", 0) if stack else None
         for t in items:
             if t.is_scope:
-                out.append(f"{pad}{t.ident}:")
                 chain = self._template_chain(t, prefix)
-                if chain:
+                out.append(f"{pad}- id: {t.ident}" if stack else f"{pad}{t.ident}:")
+                if chain and not (stack and t.children[0].refs[0] == previous):
                     out.append(f"{pad}  in: {self._template_ref(block, t.children[0].refs[0], prefix)}")
                 if id(t) in block.flags:
                     out.append(f"{pad}  when: {block.flags[id(t)]}")
@@ -1147,8 +1171,16 @@ class _Writer:
                         out.append(f"{pad}    - {_mapping(keys)}")
                 else:
                     self._emit_template(block, t.children, (*prefix, t.name), out, depth + 2)
+                previous = ("L", (*prefix, t.name, *_default_path(t.children)))
                 continue
-            out.append(f"{pad}{t.ident}: {_mapping(self._template_keys(block, t, prefix, True))}")
+            keys = self._template_keys(block, t, prefix, True)
+            if stack:
+                if t.refs == [previous]:
+                    keys = [kv for kv in keys if kv[0] != "in"]
+                out.append(f"{pad}- {_mapping([('id', t.ident), *keys])}")
+                previous = ("L", (*prefix, t.name))
+                continue
+            out.append(f"{pad}{t.ident}: {_mapping(keys)}")
 
     def _template_chain(self, t: _TItem, prefix: tuple[str, ...]) -> bool:
         """Whether a group in a block is a plain chain from one outside value (written as a list)."""
@@ -1313,9 +1345,114 @@ def _flatten(scope: Scope) -> None:
             scope.items[k] = layer
 
 
+def _readers(trace: Trace) -> dict[int, list[Layer]]:
+    found: dict[int, list[Layer]] = {}
+    for layer in trace.layers():
+        for v in layer.inputs:
+            found.setdefault(id(v), []).append(layer)
+    return found
+
+
+def _repoint(trace: Trace, old: Layer, new: Input | Layer) -> None:
+    """Every reader of ``old`` reads ``new`` instead; so do the outputs."""
+    for layer in trace.layers():
+        layer.inputs = [new if v is old else v for v in layer.inputs]
+    trace.outputs = [new if v is old else v for v in trace.outputs]
+
+
+def _first_layer(scope: Scope) -> Layer | None:
+    for layer in _walk(scope):
+        return layer
+    return None
+
+
+def _dense_blocks(trace: Trace) -> dict[int, int]:
+    """DenseNet's dense blocks: copies each reading the concatenation of all before them.
+
+    Such a block runs layers D1 … DL, where Dk begins by concatenating the block's input and
+    the results of D1 … Dk−1, and ends by concatenating its input and all their results. It is
+    written as ``repeat: L, connect: dense`` (archdraw makes those concatenations itself), so
+    the concatenations are taken out: Dk reads Dk−1, and what read the last one reads DL, which
+    a reference to the repeat names. Returns the first scope of each such run (its id), with
+    the number of copies.
+    """
+    heads: dict[int, int] = {}
+    stack = [trace.root]
+    while stack:
+        scope = stack.pop()
+        stack.extend(i for i in scope.items if isinstance(i, Scope))
+        items = scope.items
+        if len(items) < 3 or not isinstance(items[-1], Layer) or items[-1].op != "concat":
+            continue
+        copies = [i for i in items[:-1] if isinstance(i, Scope)]
+        final = items[-1]
+        if len(copies) != len(items) - 1 or len({c.kind for c in copies}) != 1:
+            continue
+        tree = _Tree()
+        _index_into(tree, trace.root)
+        for v in trace.outputs:
+            tree.outputs.add(id(v))
+        for layer in trace.layers():
+            for v in layer.inputs:
+                tree.readers.setdefault(id(v), []).append(layer)
+        results = [_result(c, tree) for c in copies]
+        first = _first_layer(copies[0])
+        if first is None or any(r is None for r in results) or len(first.inputs) != 1:
+            continue
+        start = first.inputs[0]
+        if final.attrs.get("axis", 1) != 1 or final.inputs != [start, *results]:
+            continue
+        joins: list[Layer] = []
+        for k, later in enumerate(copies[1:], start=1):
+            join = _first_layer(later)
+            if join is None or join.op != "concat" or join.inputs != [start, *results[:k]]:
+                break
+            joins.append(join)
+        if len(joins) != len(copies) - 1:
+            continue
+        for k, join in enumerate(joins, start=1):
+            previous = results[k - 1]
+            assert previous is not None
+            _repoint(trace, join, previous)
+            _remove(copies[k], join)
+        last = results[-1]
+        assert last is not None
+        _repoint(trace, final, last)
+        scope.items.remove(final)
+        heads[id(copies[0])] = len(copies)
+    return heads
+
+
+def _index_into(tree: _Tree, scope: Scope) -> None:
+    for item in scope.items:
+        tree.parent[id(item)] = scope
+        if isinstance(item, Scope):
+            _index_into(tree, item)
+
+
+def _remove(scope: Scope, layer: Layer) -> None:
+    for item in list(scope.items):
+        if item is layer:
+            scope.items.remove(item)
+        elif isinstance(item, Scope):
+            _remove(item, layer)
+
+
+class _NotDense(Exception):
+    """Dense layers that do not make one repeat: written as they are instead."""
+
+
 def write_spec(trace: Trace) -> str:
     """The spec text for a trace: blocks for scopes of one kind, ``repeat:`` for their runs."""
     _flatten(trace.root)
+    plain = copy.deepcopy(trace)
+    try:
+        return _write(trace, _dense_blocks(trace))
+    except _NotDense:
+        return _write(plain, {})
+
+
+def _write(trace: Trace, dense: dict[int, int]) -> str:
     taken: set[str] = set()
     for given in trace.inputs:
         # ONNX names inputs freely ('input.1'); a spec's inputs are ids
@@ -1331,6 +1468,7 @@ def write_spec(trace: Trace) -> str:
             # what the framework says the box gives and holds
             layer.attrs = {"shape": list(layer.shape), "params": layer.params, "kind": layer.origin}
     writer = _Writer(trace)
+    writer.dense = dense
     writer.inner_ids = {}
     writer.run_cache = {}
     writer.group_result = {}
