@@ -1162,8 +1162,9 @@ class _Writer:
                     out.append(f"{pad}  when: {block.flags[id(t)]}")
                 first = t.first()
                 assert isinstance(first, Scope)
-                if first.name != t.ident:
-                    out.append(f"{pad}  label: {_fmt(_code(first.name))}")
+                rel = ".".join((*prefix, t.name))  # its module path within the block
+                if rel != t.ident:
+                    out.append(f"{pad}  label: {_fmt(_code(rel))}")
                 out.append(f"{pad}  layers:")
                 if chain:
                     for c in t.children:
