@@ -669,7 +669,7 @@ class _Writer:
             run = self._runs(parent).get(head)
             if run is None or run[1] != copies:
                 raise _NotDense
-        lines: list[str] = ["archdraw: 1", f"name: {_fmt(self.trace.name)}"]
+        lines: list[str] = ["archdraw: 1", f"name: {_fmt(self.trace.name)}", f"family: {_family(self.trace)}"]
         summary = f"Imported from {self.trace.source}" + (
             f" ({_code(self.trace.origin)})." if self.trace.origin else "."
         )
@@ -1285,6 +1285,16 @@ def _default_path(items: list[_TItem]) -> tuple[str, ...]:
         path.append(level[-1].name)
         level = level[-1].children
     return tuple(path)
+
+
+def _family(trace: Trace) -> str:
+    """The gallery section the model belongs in, from what its layers are."""
+    ops = {layer.op for layer in trace.layers()}
+    if ops & {"lstm", "gru", "rnn"}:
+        return "recurrent"
+    if "attention" in ops or {"matmul", "softmax"} <= ops:
+        return "attention and transformers"
+    return "feed-forward and convolutional"
 
 
 def _code(text: str) -> str:
