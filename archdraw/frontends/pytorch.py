@@ -154,6 +154,8 @@ class _Recorder:
         self.calls: dict[int, int] = {}
         self.root_module = root
         self.depth = 0
+        # second results (an LSTM's final state), drawn only where something reads them
+        self.pending: dict[int, Layer] = {}
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -346,8 +348,6 @@ class _Recorder:
                 self.pending[id(extra)] = state
                 self.keep.append(extra)
 
-    pending: dict[int, Layer]
-
     def resolve(self, tensor: Any) -> Input | Layer | None:
         state = self.pending.pop(id(tensor), None)
         if state is not None:
@@ -463,36 +463,20 @@ class _Recorder:
             op, attrs = op_attrs
             layer = Layer(self.unique(op), op, attrs, data, shape, 0, "", name.strip("_"))
         if _absorbed(name):
+            # the learned tensors it holds were read as values first: the op holds them instead
+            dropped: list[Layer] = []
             for t in learned:
                 base = self.values.get(id(t))
                 if isinstance(base, Layer) and base.op in ("parameter", "custom") and not base.inputs:
                     self.drop(base, t)
-            layer.inputs = [
-                v
-                for v in layer.inputs
-                if not (isinstance(v, Layer) and v.origin == "Parameter" and v not in self._all())
-            ]
+                    dropped.append(base)
+            layer.inputs = [v for v in layer.inputs if not any(v is d for d in dropped)]
             layer.params = self.claim(learned, layer)
         self.add(layer)
         self.bind_layer(main, layer)
-        for index, extra in enumerate(outs[1:], start=2):
-            piece = _piece(name, args, kwargs, first, extra, index - 1)
-            if piece is None:
-                self.bind(extra, layer)
-                continue
-            op, attrs = piece
-            part = Layer(
-                self.unique(op),
-                op,
-                attrs,
-                list(layer.inputs[:1]),
-                tuple(int(s) for s in extra.shape),
-                0,
-                "",
-                name,
-            )
-            self.add(part)
-            self.bind_layer(extra, part)
+        for extra in outs[1:]:
+            # a second result of a call that is not split into pieces (max with its indices)
+            self.bind(extra, layer)
 
     def pieces(
         self,
@@ -548,9 +532,6 @@ class _Recorder:
         if self.owner.get(id(tensor)) is layer:
             del self.owner[id(tensor)]
         self.values.pop(id(tensor), None)
-
-    def _all(self) -> list[Layer]:
-        return [i for s in self._scopes() for i in s.items if isinstance(i, Layer)]
 
     def _scopes(self) -> Iterator[Scope]:
         stack = [self.root]
@@ -622,12 +603,6 @@ def _layer_scale(param: Any, x: Any) -> dict[str, Value] | None:
         return {}
     if xs[-1] == c and shape[-1] == c:
         return {"axis": -1}
-    return None
-
-
-def _piece(
-    name: str, args: Any, kwargs: Any, tensor: Any, part: Any, index: int
-) -> tuple[str, dict[str, Value]] | None:
     return None
 
 
@@ -1040,7 +1015,6 @@ def trace_torch(
     if not inputs or not all(isinstance(t, torch.Tensor) for t in inputs):
         raise ImportFailed("example inputs must be one tensor or a tuple of tensors")
     recorder = _Recorder(torch, module)
-    recorder.pending = {}
     names = _input_names(len(inputs), input_names)
     trace_inputs: list[Input] = []
     for n, t in zip(names, inputs, strict=False):

@@ -69,6 +69,22 @@ class _Tree:
         return tuple(reversed(names))
 
 
+def _tree(trace: Trace) -> _Tree:
+    """Who holds and who reads each item of a trace, and which layers are its outputs."""
+    tree = _Tree(outputs={id(v) for v in trace.outputs})
+    stack = [trace.root]
+    while stack:
+        scope = stack.pop()
+        for item in scope.items:
+            tree.parent[id(item)] = scope
+            if isinstance(item, Scope):
+                stack.append(item)
+    for layer in trace.layers():
+        for v in layer.inputs:
+            tree.readers.setdefault(id(v), []).append(layer)
+    return tree
+
+
 def _walk(scope: Scope) -> Iterator[Layer]:
     for item in scope.items:
         if isinstance(item, Scope):
@@ -138,14 +154,14 @@ class _Mismatch(Exception):
     """Instances that cannot be written as one block."""
 
 
-def _size(item: Item) -> int:
+def _layer_count(item: Item) -> int:
     return sum(1 for _ in _walk(item)) if isinstance(item, Scope) else 1
 
 
 def _unify(scopes: Sequence[Scope | None]) -> list[_TItem]:
     """The union of the scopes' items, by name, in order; a name that differs in kind fails."""
     order: list[str] = []
-    fullest = max((s for s in scopes if s is not None), key=_size)
+    fullest = max((s for s in scopes if s is not None), key=_layer_count)
     order = [i.name for i in fullest.items]
     for s in scopes:
         if s is None:
@@ -243,7 +259,6 @@ def _expressible(layer: Layer, key: str) -> bool:
 class _Param:
     name: str
     values: Sequence[object]  # per instance; None where the layer is absent
-    expr: str = ""  # set when this parameter is another one times a constant
     #: the attributes it is written in (``when`` for a flag)
     uses: set[str] = field(default_factory=set)
 
@@ -252,7 +267,6 @@ class _Param:
 class _Block:
     name: str
     kind: str
-    instances: list[Scope]
     items: list[_TItem]
     params: list[_Param]
     inputs: int
@@ -277,7 +291,7 @@ def _optional_join(instances: list[Scope], tree: _Tree) -> None:
     paths = [tree.path_in(r, s) if r is not None else None for r, s in zip(results, instances, strict=True)]
     if len({p for p in paths if p is not None}) < 2:
         return
-    fullest = max(range(len(instances)), key=lambda k: _size(instances[k]))
+    fullest = max(range(len(instances)), key=lambda k: _layer_count(instances[k]))
     join = results[fullest]
     if join is None or join.op not in ("add", "mul") or len(paths[fullest] or ()) != 1:
         return
@@ -306,7 +320,7 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
     exts = [_externals(s, tree) for s in instances]
     results = [_result(s, tree) for s in instances]
     outs = {tree.path_in(r, s) for r, s in zip(results, instances, strict=False) if r is not None}
-    full = max(range(len(instances)), key=lambda k: _size(instances[k]))
+    full = max(range(len(instances)), key=lambda k: _layer_count(instances[k]))
     if len(outs) > 1 and results[full] is not None:
         # the instances without the join give its first input, as 'when:' passes it on
         join = tree.path_in(results[full], instances[full])  # type: ignore[arg-type]
@@ -322,7 +336,7 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
         output = tree.path_in(last, instances[0])
     if len(output) > 1 and output != _default_path(items):
         raise _Mismatch("a result inside a group that is not the block's last")
-    block = _Block(name, kind, instances, items, [], max(len(e) for e in exts), output)
+    block = _Block(name, kind, items, [], max(len(e) for e in exts), output)
     params: list[_Param] = []
 
     def visit(titems: list[_TItem], prefix: str, parent: list[bool] | None = None) -> None:
@@ -384,12 +398,12 @@ def _build_block(name: str, kind: str, instances: list[Scope], tree: _Tree) -> _
     rename: dict[str, str] = {}
     for p in params:
         twin = next((q for q in merged if _agree(q.values, p.values)), None)
-        if twin is not None and not p.expr:
+        if twin is not None:
             rename[p.name] = twin.name
             twin.uses |= p.uses
             continue
         factor = next(
-            ((q, f) for q in merged if not q.expr for f in (_factor(q.values, p.values),) if f is not None),
+            ((q, f) for q in merged for f in (_factor(q.values, p.values),) if f is not None),
             None,
         )
         if factor is not None:
@@ -550,12 +564,15 @@ class _Context:
 
 
 class _Writer:
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace, dense: dict[int, int]) -> None:
         self.trace = trace
-        self.tree = _Tree()
-        self._index(trace.root)
-        for v in trace.outputs:
-            self.tree.outputs.add(id(v))
+        self.tree = _tree(trace)
+        #: the first copy of each dense block (by id), with its number of copies
+        self.dense = dense
+        self.inner_ids: dict[int, dict[int, str]] = {}
+        self.group_result: dict[tuple[str, ...], int] = {}
+        self.run_cache: dict[int, dict[int, tuple[Scope, int, int, str]]] = {}
+        self.input_names = {i.name for i in trace.inputs}
         self.blocks: dict[str, _Block] = {}
         self.block_of: dict[int, tuple[_Block, int]] = {}
         self.address: dict[int, tuple[str, ...]] = {}
@@ -564,15 +581,6 @@ class _Writer:
         if trace.inputs and trace.inputs[0].shape:
             b = trace.inputs[0].shape[0]
             self.batch = next((n for n, v in self.dims.items() if v == b), "")
-
-    def _index(self, scope: Scope) -> None:
-        for item in scope.items:
-            self.tree.parent[id(item)] = scope
-            if isinstance(item, Scope):
-                self._index(item)
-            else:
-                for v in item.inputs:
-                    self.tree.readers.setdefault(id(v), []).append(item)
 
     # -- which scopes are blocks
 
@@ -712,15 +720,12 @@ class _Writer:
         for item in scope.items:
             base = _ident(item.name, _fallback(item))
             ident, n = base, 1
-            while ident in seen or ident in self.blocks or ident in self.trace_input_names():
+            while ident in seen or ident in self.blocks or ident in self.input_names:
                 n += 1
                 ident = f"{base}_{n}"
             seen.add(ident)
             ids[id(item)] = ident
         return ids
-
-    def trace_input_names(self) -> set[str]:
-        return {i.name for i in self.trace.inputs}
 
     def _addresses(
         self,
@@ -800,10 +805,6 @@ class _Writer:
             and len({id(runs[id(i)][0]) for i in scope.items}) == 1
         )
 
-    inner_ids: dict[int, dict[int, str]]
-    dense: dict[int, int]
-    group_result: dict[tuple[str, ...], int]
-
     def _template_addresses(self, t: _TItem, k: int, base: tuple[str, ...]) -> None:
         inst = t.insts[k]
         if inst is None:
@@ -837,8 +838,6 @@ class _Writer:
             i = j
         self.run_cache[id(scope)] = runs
         return runs
-
-    run_cache: dict[int, dict[int, tuple[Scope, int, int, str]]]
 
     def _continues(self, run: list[Item], nxt: Item, block: _Block) -> bool:
         if not isinstance(nxt, Scope) or self.block_of.get(id(nxt), (None, 0))[0] is not block:
@@ -1008,7 +1007,7 @@ class _Writer:
         keys: list[tuple[str, object]] = [("op", layer.op)]
         for key, value in layer.attrs.items():
             if key == "shape" and isinstance(value, list):
-                keys.append((key, _Raw(self._shape(value, layer.op == "parameter"))))
+                keys.append((key, _Raw(self._shape(value))))
             elif not _is_default(layer, key, value):
                 keys.append((key, value))
         refs = [self._ref(v, ctx) for v in layer.inputs]
@@ -1022,7 +1021,8 @@ class _Writer:
             keys.append(("label", _code(layer.path)))
         return ident, keys, None, [layer]
 
-    def _shape(self, values: list[int], batch_first: bool) -> str:
+    def _shape(self, values: list[int]) -> str:
+        """A shape, its batch axis and the named sizes written with their names."""
         parts: list[str] = []
         for k, v in enumerate(values):
             if k == 0 and self.batch and v == self.dims[self.batch]:
@@ -1124,9 +1124,6 @@ class _Writer:
             lines.append(f"    label: {_fmt(_code(block.kind))}")
         return lines
 
-    def _last_ident(self, items: list[_TItem]) -> str:
-        return items[-1].ident if items else ""
-
     def _template_ident(self, items: list[_TItem], path: tuple[str, ...]) -> list[str]:
         found: list[str] = []
         level = items
@@ -1218,7 +1215,7 @@ class _Writer:
                 keys.append((key, _Raw("[" + ", ".join(parts) + "]")))
                 continue
             if key == "shape" and isinstance(value, list):
-                keys.append((key, _Raw(self._shape(value, layer.op == "parameter"))))
+                keys.append((key, _Raw(self._shape(value))))
                 continue
             if key in layer.attrs or not _is_default(layer, key, value):
                 if key not in layer.attrs and _is_default(layer, key, value):
@@ -1235,12 +1232,9 @@ class _Writer:
             keys.append(("label", _code(rel)))
         return keys
 
-    def _is_scope_result(self, t: _TItem, c: _TItem) -> bool:
-        return False
-
     def _elem(self, key: str, layer: Layer, j: int, v: object) -> str:
         if key == "shape" and isinstance(v, int):
-            return self._shape([v], j == 0).strip("[]")
+            return self._shape([v]).strip("[]")
         return _fmt(v)
 
     def _template_ref(self, block: _Block, ref: Ref, prefix: tuple[str, ...]) -> str:
@@ -1356,14 +1350,6 @@ def _flatten(scope: Scope) -> None:
             scope.items[k] = layer
 
 
-def _readers(trace: Trace) -> dict[int, list[Layer]]:
-    found: dict[int, list[Layer]] = {}
-    for layer in trace.layers():
-        for v in layer.inputs:
-            found.setdefault(id(v), []).append(layer)
-    return found
-
-
 def _repoint(trace: Trace, old: Layer, new: Input | Layer) -> None:
     """Every reader of ``old`` reads ``new`` instead; so do the outputs."""
     for layer in trace.layers():
@@ -1399,13 +1385,7 @@ def _dense_blocks(trace: Trace) -> dict[int, int]:
         final = items[-1]
         if len(copies) != len(items) - 1 or len({c.kind for c in copies}) != 1:
             continue
-        tree = _Tree()
-        _index_into(tree, trace.root)
-        for v in trace.outputs:
-            tree.outputs.add(id(v))
-        for layer in trace.layers():
-            for v in layer.inputs:
-                tree.readers.setdefault(id(v), []).append(layer)
+        tree = _tree(trace)  # again for each block: the one before changed who reads what
         results = [_result(c, tree) for c in copies]
         first = _first_layer(copies[0])
         if first is None or any(r is None for r in results) or len(first.inputs) != 1:
@@ -1432,13 +1412,6 @@ def _dense_blocks(trace: Trace) -> dict[int, int]:
         scope.items.remove(final)
         heads[id(copies[0])] = len(copies)
     return heads
-
-
-def _index_into(tree: _Tree, scope: Scope) -> None:
-    for item in scope.items:
-        tree.parent[id(item)] = scope
-        if isinstance(item, Scope):
-            _index_into(tree, item)
 
 
 def _remove(scope: Scope, layer: Layer) -> None:
@@ -1478,9 +1451,4 @@ def _write(trace: Trace, dense: dict[int, int]) -> str:
         if layer.op == "custom":
             # what the framework says the box gives and holds
             layer.attrs = {"shape": list(layer.shape), "params": layer.params, "kind": layer.origin}
-    writer = _Writer(trace)
-    writer.dense = dense
-    writer.inner_ids = {}
-    writer.run_cache = {}
-    writer.group_result = {}
-    return writer.write()
+    return _Writer(trace, dense).write()
