@@ -1234,7 +1234,8 @@ class _Writer:
 
     def _elem(self, key: str, layer: Layer, j: int, v: object) -> str:
         if key == "shape" and isinstance(v, int):
-            return self._shape([v]).strip("[]")
+            # only the first axis is the batch; a size-1 axis after it is no N
+            return self._shape([v]).strip("[]") if j == 0 else self._size(v, v > 1)
         return _fmt(v)
 
     def _template_ref(self, block: _Block, ref: Ref, prefix: tuple[str, ...]) -> str:
