@@ -88,25 +88,20 @@ def written(text: str) -> str:
     ('mlp.c_fc of x<sub>1</sub>', 'a lone ` stays')
     """
     escaped = escape_html(text)
-    if "_" not in escaped:
-        return _code(escaped)
-    parts = escaped.split("`") if escaped.count("`") >= 2 else [escaped]
-    if len(parts) % 2 == 0:  # an odd number of backticks: the last one is text
-        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    if "_" not in escaped and "`" not in escaped:
+        return escaped
     return "".join(
-        part if k % 2 else _BETWEEN_WORDS.sub(" ", _SUBSCRIPT.sub(r"\1<sub>\2</sub>", part))
-        for k, part in enumerate(parts)
+        part if code else _BETWEEN_WORDS.sub(" ", _SUBSCRIPT.sub(r"\1<sub>\2</sub>", part))
+        for code, part in _code_runs(escaped)
     )
 
 
-def _code(escaped: str) -> str:
-    """Text with no underscore: only its backtick pairs go."""
-    if escaped.count("`") < 2:
-        return escaped
-    parts = escaped.split("`")
-    if len(parts) % 2 == 0:
+def _code_runs(text: str) -> list[tuple[bool, str]]:
+    """Text cut at its backtick pairs: (is it code, the run); a backtick left alone is text."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: the last one is text
         parts[-2:] = [parts[-2] + "`" + parts[-1]]
-    return "".join(parts)
+    return [(k % 2 == 1, part) for k, part in enumerate(parts)]
 
 
 def _finished(html: str) -> str:
