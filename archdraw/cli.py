@@ -487,8 +487,7 @@ def import_(
             for k, (_, shape) in enumerate(shapes):
                 dtype = dtypes[0] if len(dtypes) == 1 else (dtypes[k] if dtypes else "float32")
                 tensors.append(torch.zeros(shape, dtype=getattr(torch, dtype)))
-            names = [n or ("x" if len(shapes) == 1 else f"x{k + 1}") for k, (n, _) in enumerate(shapes)]
-            trace = trace_torch(model, tuple(tensors), name=name, input_names=names)
+            trace = trace_torch(model, tuple(tensors), name=name, input_names=[n for n, _ in shapes])
     except ImportFailed as exc:
         _fail(str(exc), EXIT_USAGE)
     trace.dims = named

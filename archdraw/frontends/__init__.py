@@ -38,7 +38,7 @@ def from_torch(
     *,
     name: str | None = None,
     dims: Mapping[str, int] | None = None,
-    input_names: Sequence[str] | None = None,
+    input_names: Sequence[str | None] | None = None,
 ) -> str:
     """The spec text of a PyTorch module, traced on ``example_inputs`` (a tensor or a tuple).
 

@@ -994,10 +994,10 @@ def _map_module(
     return fn(module, out)
 
 
-def _input_names(count: int, names: Sequence[str] | None) -> list[str]:
-    if names:
-        return list(names)
-    return ["x"] if count == 1 else [f"x{i + 1}" for i in range(count)]
+def _input_names(count: int, names: Sequence[str | None] | None) -> list[str]:
+    """The inputs' names: those given, and ``x`` (or ``x1``, ``x2`` …) for the others."""
+    given = list(names or [None] * count)
+    return [n or ("x" if count == 1 else f"x{i + 1}") for i, n in enumerate(given)]
 
 
 def trace_torch(
@@ -1005,7 +1005,7 @@ def trace_torch(
     example_inputs: Any,
     *,
     name: str | None = None,
-    input_names: Sequence[str] | None = None,
+    input_names: Sequence[str | None] | None = None,
 ) -> Trace:
     """Run ``module`` once on ``example_inputs`` (a tensor or a tuple of them) and record it."""
     torch = require_torch()
